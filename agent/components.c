@@ -1,0 +1,17 @@
+/* The registry of component types; see components.h. Sorted by kind, then name. */
+#include "agent/components.h"
+
+#include <stddef.h>
+
+extern const struct oca_component_type oca_otlpjsonfile_receiver;
+extern const struct oca_component_type oca_batch_processor;
+extern const struct oca_component_type oca_debug_exporter;
+extern const struct oca_component_type oca_file_exporter;
+
+const struct oca_component_type *const oca_components[] = {
+    &oca_otlpjsonfile_receiver,
+    &oca_batch_processor,
+    &oca_debug_exporter,
+    &oca_file_exporter,
+    NULL,
+};

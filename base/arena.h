@@ -1,0 +1,31 @@
+/* A region allocator: many small allocations, one free. A decoded request, a config tree or a
+ * stream's scratch space lives in one arena and is released with oca_arena_destroy().
+ * Built with -DOCA_ARENA_MALLOC_EACH=1 (the sanitizer builds) every allocation is its own malloc,
+ * so AddressSanitizer sees overflows between neighbouring objects. */
+#ifndef OCA_BASE_ARENA_H
+#define OCA_BASE_ARENA_H
+
+#include <stddef.h>
+
+struct oca_arena;
+
+struct oca_arena *oca_arena_new(size_t first_chunk);
+void oca_arena_destroy(struct oca_arena *a);
+
+/* Never NULL; aligned for any type. Memory is uninitialised unless the name says zero. */
+void *oca_arena_alloc(struct oca_arena *a, size_t n);
+void *oca_arena_zalloc(struct oca_arena *a, size_t n);
+char *oca_arena_strdup(struct oca_arena *a, const char *s);
+char *oca_arena_strndup(struct oca_arena *a, const char *s, size_t n);
+void *oca_arena_memdup(struct oca_arena *a, const void *p, size_t n);
+
+/* Bytes handed out so far and bytes held from the system. */
+size_t oca_arena_used(const struct oca_arena *a);
+size_t oca_arena_reserved(const struct oca_arena *a);
+
+/* Adapters with the shape protobuf-c's ProtobufCAllocator wants (allocator_data is the arena);
+ * the free is a no-op because the arena frees everything at once. */
+void *oca_arena_alloc_cb(void *arena, size_t n);
+void oca_arena_free_cb(void *arena, void *p);
+
+#endif

@@ -1,0 +1,14 @@
+/* Allocation that never returns NULL: on failure the process aborts with a message, as the agent
+ * cannot do anything sensible without memory. Memory stays bounded by configured limits instead. */
+#ifndef OCA_BASE_MEM_H
+#define OCA_BASE_MEM_H
+
+#include <stddef.h>
+
+void *oca_xmalloc(size_t n);
+void *oca_xcalloc(size_t count, size_t size);
+void *oca_xrealloc(void *p, size_t n);
+char *oca_xstrdup(const char *s);
+char *oca_xstrndup(const char *s, size_t n);
+
+#endif
