@@ -26,6 +26,11 @@ int oca_config_parse_size(const char *s, uint64_t *bytes, const char **why);
 int oca_config_parse_endpoint(struct oca_arena *arena, const char *s, struct oca_endpoint *ep,
                               const char **why);
 
+/* Reports key (a key node; path is its own key path) as unknown: "unknown key (did you mean X?)"
+ * when one of names (NULL-terminated) is within two edits, else the list of valid names. */
+void oca_config_unknown_key(struct oca_diag *diag, const struct oca_ynode *key, const char *path,
+                            const char *const *names);
+
 /* Appends the table's keys, kinds, defaults, bounds and docs to out, indented by `indent` spaces,
  * one key per line, nested sections below their key (used by `ocagent components`). */
 void oca_config_describe(const struct oca_field *fields, int indent, struct oca_buf *out);

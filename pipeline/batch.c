@@ -137,19 +137,19 @@ void oca_batch_hold(struct oca_batch *dst, struct oca_batch *src)
     dst->held[dst->n_held++] = oca_batch_ref(src);
 }
 
-static size_t count_metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
+size_t oca_batch_metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
 {
     switch (m->data_case) {
     case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-        return m->gauge->n_data_points;
+        return m->gauge ? m->gauge->n_data_points : 0;
     case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-        return m->sum->n_data_points;
+        return m->sum ? m->sum->n_data_points : 0;
     case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-        return m->histogram->n_data_points;
+        return m->histogram ? m->histogram->n_data_points : 0;
     case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-        return m->exponential_histogram->n_data_points;
+        return m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
     case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
-        return m->summary->n_data_points;
+        return m->summary ? m->summary->n_data_points : 0;
     default:
         return 0;
     }
@@ -170,7 +170,7 @@ size_t oca_batch_count_items(enum oca_signal sig, const ProtobufCMessage *msg)
                 const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
                     r->resource_metrics[i]->scope_metrics[j];
                 for (size_t k = 0; k < sm->n_metrics; k++)
-                    n += count_metric_points(sm->metrics[k]);
+                    n += oca_batch_metric_points(sm->metrics[k]);
             }
     } else if (sig == OCA_SIGNAL_LOGS) {
         const oca_logs_req *r = (const oca_logs_req *)msg;

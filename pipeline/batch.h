@@ -60,6 +60,12 @@ struct oca_batch *oca_batch_clone(const struct oca_batch *b);
 /* Makes dst keep a reference to src, because dst's message points into src's memory. */
 void oca_batch_hold(struct oca_batch *dst, struct oca_batch *src);
 
+/* The data points of one metric, whatever its type (0 for a metric without data). */
+size_t oca_batch_metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m);
+
+/* A batch that someone else may see: more than one reference, or pointing into held batches. */
+static inline int oca_batch_is_shared(const struct oca_batch *b) { return b->refs > 1 || b->n_held > 0; }
+
 /* Counts the items in a request of sig (spans / data points / log records). */
 size_t oca_batch_count_items(enum oca_signal sig, const ProtobufCMessage *msg);
 

@@ -37,7 +37,7 @@ static int fanout_consume(struct oca_consumer *c, enum oca_signal sig, struct oc
     for (size_t i = 0; i < f->n; i++) {
         struct oca_consumer *t = f->targets[i];
         int err;
-        if (t->mutates_data && (f->n > 1 || batch->refs > 1)) {
+        if (t->mutates_data && (f->n > 1 || oca_batch_is_shared(batch))) {
             struct oca_batch *copy = oca_batch_clone(batch);
             err = t->consume(t, sig, copy);
             oca_batch_unref(copy);
