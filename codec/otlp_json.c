@@ -802,6 +802,21 @@ static int written_len(const char *text, size_t len)
     return needs_point(text + neg, digits, neg) ? (int)(len - 2) : (int)len;
 }
 
+/* How v appears in an error message. */
+static void show_value(struct json_object *v, bool neg, uint64_t mag, char *out, size_t size)
+{
+    enum json_type jt = json_object_get_type(v);
+    const char *text = jt == json_type_int ? NULL : json_object_get_string(v);
+    if (jt == json_type_int) {
+        snprintf(out, size, "%s%" PRIu64, neg ? "-" : "", mag);
+    } else if (jt == json_type_string) {
+        snprintf(out, size, "\"%.40s\"", text);
+    } else {
+        int len = written_len(text, strlen(text));
+        snprintf(out, size, "%.*s", len < 40 ? len : 40, text);
+    }
+}
+
 /* The value of v as sign and magnitude, checked against the range of type. */
 static int json_integer(struct dec *d, ProtobufCType type, struct json_object *v, bool *neg, uint64_t *mag)
 {
@@ -812,22 +827,19 @@ static int json_integer(struct dec *d, ProtobufCType type, struct json_object *v
         int64_t i = json_object_get_int64(v);
         *neg = i < 0;
         *mag = i < 0 ? (uint64_t)0 - (uint64_t)i : json_object_get_uint64(v);
-        snprintf(shown, sizeof(shown), "%s%" PRIu64, *neg ? "-" : "", *mag);
     } else if (jt == json_type_double || jt == json_type_string) {
         const char *text = json_object_get_string(v);
         size_t len = jt == json_type_string ? (size_t)json_object_get_string_len(v) : strlen(text);
-        const char *quote = jt == json_type_string ? "\"" : "";
         r = parse_integer(text, len, neg, mag);
-        int shown_len = jt == json_type_string ? 40 : written_len(text, len);
-        snprintf(shown, sizeof(shown), "%s%.*s%s", quote, shown_len < 40 ? shown_len : 40, text, quote);
     } else {
         return fail(d, "expected an integer");
     }
+    if (r == INT_OK && in_range(type, *neg, *mag))
+        return OCA_OK;
+    show_value(v, *neg, *mag, shown, sizeof(shown));
     if (r == INT_SYNTAX || r == INT_FRACTION)
         return fail(d, "expected an integer, got %s", shown);
-    if (r == INT_RANGE || !in_range(type, *neg, *mag))
-        return fail(d, "%s is out of range for %s", shown, type_name(type));
-    return OCA_OK;
+    return fail(d, "%s is out of range for %s", shown, type_name(type));
 }
 
 static int decode_int(struct dec *d, ProtobufCType type, struct json_object *v, void *dst)

@@ -537,10 +537,18 @@ static bool is_wildcard(const char *host)
     return !*host || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
 }
 
+/* localhost binds a loopback address, so it collides with the loopback literals. */
+static bool is_loopback(const char *host)
+{
+    return strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+}
+
 static bool same_port(const struct oca_endpoint *a, const struct oca_endpoint *b)
 {
     return a->port != 0 && a->port == b->port &&
-           (is_wildcard(a->host) || is_wildcard(b->host) || strcasecmp(a->host, b->host) == 0);
+           (is_wildcard(a->host) || is_wildcard(b->host) || strcasecmp(a->host, b->host) == 0 ||
+            (is_loopback(a->host) && is_loopback(b->host) &&
+             (strcasecmp(a->host, "localhost") == 0 || strcasecmp(b->host, "localhost") == 0)));
 }
 
 static void report_conflict(const struct loader *L, const struct listener *l, const struct listener *first)

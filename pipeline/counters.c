@@ -20,7 +20,7 @@ struct oca_counters *oca_counters_register(enum oca_kind kind, const char *id)
     }
     struct oca_counters *c = oca_xcalloc(1, sizeof(*c));
     c->kind = kind;
-    c->id = id;
+    c->id = oca_xstrdup(id);
     c->queue_size = c->queue_capacity = -1;
     *tail = c;
     return c;
@@ -30,6 +30,7 @@ void oca_counters_reset_registry(void)
 {
     for (struct oca_counters *c = head, *next; c; c = next) {
         next = c->next_in_registry;
+        free(c->id);
         free(c);
     }
     head = NULL;

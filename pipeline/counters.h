@@ -23,7 +23,7 @@ enum oca_edge {
 struct oca_counters {
     struct oca_counters *next_in_registry;
     enum oca_kind kind;
-    const char *id;                                 /* the component id; not owned */
+    char *id;                                       /* the component id (a copy) */
     uint64_t items[OCA_EDGE_COUNT][OCA_SIGNAL_COUNT];
     int64_t queue_size, queue_capacity;             /* exporters with a queue; -1 when none */
 };

@@ -1,10 +1,14 @@
-/* libFuzzer target for codec/otlp_json.c: decodes the input as each Export*ServiceRequest. Whatever
- * decodes must encode to JSON that decodes again to the same protobuf bytes and re-encodes to the
- * same text; anything else aborts. Seeds are in test/fuzz/corpus/otlp_json/. */
+/* libFuzzer target for codec/otlp_json.c: decodes the input as JSON of each Export*ServiceRequest.
+ * Whatever decodes must encode to JSON that decodes again to the same protobuf bytes and re-encodes
+ * to the same text. The input is also tried as protobuf, whose JSON (arbitrary bytes in strings,
+ * ids of any length) must still be strict, valid JSON. Seeds are in test/fuzz/corpus/otlp_json/. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json_object.h>
+#include <json-c/json_tokener.h>
 
 #include "base/arena.h"
 #include "base/buf.h"
@@ -52,6 +56,35 @@ static void check_round_trip(const ProtobufCMessage *m, struct oca_arena *arena)
     oca_buf_free(&again);
 }
 
+static void check_valid_json(const struct oca_buf *json)
+{
+    struct json_tokener *tok = json_tokener_new_ex(100000);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    struct json_object *root = json_tokener_parse_ex(tok, json->data, (int)json->len + 1);
+    if (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != json->len ||
+        !json_object_is_type(root, json_type_object)) {
+        fprintf(stderr, "encoder wrote invalid JSON: %s\n%s\n",
+                json_tokener_error_desc(json_tokener_get_error(tok)), json->data);
+        abort();
+    }
+    json_object_put(root);
+    json_tokener_free(tok);
+}
+
+static void check_protobuf_input(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t size)
+{
+    struct oca_arena *arena = oca_arena_new(4096);
+    ProtobufCAllocator alloc = { oca_arena_alloc_cb, oca_arena_free_cb, arena };
+    ProtobufCMessage *m = protobuf_c_message_unpack(desc, &alloc, size, data);
+    if (m) {
+        struct oca_buf json = { 0 };
+        oca_otlp_json_encode(m, &json);
+        check_valid_json(&json);
+        oca_buf_free(&json);
+    }
+    oca_arena_destroy(arena);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const ProtobufCMessageDescriptor *const descs[] = {
@@ -69,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else if (rc != OCA_ERR_JSON || m != NULL || strlen(err) >= sizeof(err))
             abort();
         oca_arena_destroy(arena);
+        check_protobuf_input(descs[i], data, size);
     }
     return 0;
 }

@@ -409,10 +409,28 @@ static void test_port_conflicts(void **state)
               "  pipelines:\n"
               "    traces: {receivers: [r, r/2], exporters: [e]}\n",
            "c.yaml:6:5: receivers.r/2.endpoint: port 9000 is already used by receivers.r.http.endpoint\n"
-           "c.yaml:8:3: exporters.e.endpoint: port 9000 is already used by receivers.r/2.endpoint\n"
+           "c.yaml:8:3: exporters.e.endpoint: port 9000 is already used by receivers.r.http.endpoint\n"
            "c.yaml:11:5: extensions.x.endpoint: port 4317 is already used by receivers.r.endpoint\n"
            "c.yaml:14:25: service.telemetry.metrics.address: port 9000 is already used by "
            "receivers.r.http.endpoint\n");
+}
+
+static void test_localhost_collides_with_loopback_literals(void **state)
+{
+    struct fixture *f = *state;
+    expect(f, "receivers:\n"
+              "  r:\n"
+              "    endpoint: 127.0.0.1:4317\n"
+              "  r/2:\n"
+              "    endpoint: localhost:4317\n"
+              "exporters:\n"
+              "  e:\n"
+              "    endpoint: localhost:8888\n"
+              "service:\n"
+              "  telemetry: {metrics: {level: none}}\n"
+              "  pipelines:\n"
+              "    traces: {receivers: [r, r/2], exporters: [e]}\n",
+           "c.yaml:5:5: receivers.r/2.endpoint: port 4317 is already used by receivers.r.endpoint\n");
 }
 
 static void test_ports_that_do_not_conflict(void **state)
@@ -473,6 +491,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipeline_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_sections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_localhost_collides_with_loopback_literals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ports_that_do_not_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_errors_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_sources, setup, teardown),

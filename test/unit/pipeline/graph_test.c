@@ -11,6 +11,7 @@
 #include "config/collector.h"
 #include "config/diag.h"
 #include "pipeline/batch.h"
+#include "pipeline/counters.h"
 #include "pipeline/graph.h"
 
 static struct oca_buf events;   /* "start:id stop:id seen:id:name ..." */
@@ -115,6 +116,7 @@ static void teardown(struct world *w)
     assert_int_equal(graph_done, 1);
     oca_graph_destroy(w->graph);
     oca_collector_config_free(w->cfg);
+    oca_counters_reset_registry();
     assert_int_equal(uv_loop_close(&w->loop), 0);
 }
 
