@@ -4,7 +4,7 @@
 
 CC      ?= cc
 SAN     ?= 0
-PKGS    := libuv libprotobuf-c yaml-0.1 json-c zlib
+PKGS    := libuv libprotobuf-c yaml-0.1 json-c zlib libnghttp2 openssl
 BUILD   := build$(if $(filter 1,$(SAN)),/san,)
 GEN     := build/gen
 
@@ -20,7 +20,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -I. -I$(GEN) -D_GNU_SOURCE -DOCA_VERSION='"$(VERSION)"'
 CFLAGS   += -std=c11 $(OPT) $(PKG_CFLAGS)
-LDLIBS   += $(PKG_LIBS) -lm -lpthread
+LDLIBS   += $(PKG_LIBS) -lhttp_parser -lm -lpthread
 
 PROTOS     := $(shell find proto -name '*.proto' | sort)
 PROTO_C    := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
@@ -68,9 +68,17 @@ $(LIB): $(LIB_OBJ) $(PROTO_OBJ)
 $(BUILD)/ocagent: $(BUILD)/obj/agent/main.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/test/%: test/unit/%.c test/unit/testutil.h $(LIB)
+# Every unit test program is its own file plus the shared harness in testutil.c.
+# The shared test harness is one object; each test program is one source plus it, with its own
+# dependency file so a change to a test-local header rebuilds that test.
+$(BUILD)/testutil.o: test/unit/testutil.c test/unit/testutil.h $(GEN)/.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itest/unit $(CFLAGS) $(WARN) -Wno-missing-prototypes -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) -Itest/unit $(CFLAGS) $(WARN) -Wno-missing-prototypes -MMD -MP -c $< -o $@
+
+$(BUILD)/test/%: test/unit/%.c $(BUILD)/testutil.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itest/unit $(CFLAGS) $(WARN) -Wno-missing-prototypes -MMD -MP -MF $@.d -o $@ $< \
+	    $(BUILD)/testutil.o $(LIB) $(LDLIBS) -lcmocka
 
 run: deps $(BUILD)/ocagent
 	./$(BUILD)/ocagent
@@ -109,4 +117,4 @@ test-fuzz-smoke: $(FUZZ_BIN)
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(UNIT_BIN:=.d) $(BUILD)/testutil.d

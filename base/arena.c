@@ -3,6 +3,8 @@
 #include "base/arena.h"
 
 #include <stdalign.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -118,6 +120,21 @@ void *oca_arena_memdup(struct oca_arena *a, const void *p, size_t n)
     if (n)
         memcpy(q, p, n);
     return q;
+}
+
+char *oca_arena_printf(struct oca_arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    size_t size = n > 0 ? (size_t)n + 1 : 1;
+    char *s = oca_arena_alloc(a, size);
+    s[0] = '\0';
+    va_start(ap, fmt);
+    vsnprintf(s, size, fmt, ap);
+    va_end(ap);
+    return s;
 }
 
 size_t oca_arena_used(const struct oca_arena *a) { return a->used; }

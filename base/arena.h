@@ -18,6 +18,7 @@ void *oca_arena_zalloc(struct oca_arena *a, size_t n);
 char *oca_arena_strdup(struct oca_arena *a, const char *s);
 char *oca_arena_strndup(struct oca_arena *a, const char *s, size_t n);
 void *oca_arena_memdup(struct oca_arena *a, const void *p, size_t n);
+char *oca_arena_printf(struct oca_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Bytes handed out so far and bytes held from the system. */
 size_t oca_arena_used(const struct oca_arena *a);

@@ -47,3 +47,16 @@ char *oca_xstrndup(const char *s, size_t n)
     p[n] = '\0';
     return p;
 }
+
+char *oca_xvasprintf(const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    size_t size = n > 0 ? (size_t)n + 1 : 1;
+    char *s = oca_xmalloc(size);
+    s[0] = '\0';
+    vsnprintf(s, size, fmt, ap);
+    return s;
+}

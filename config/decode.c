@@ -56,28 +56,13 @@ const char *oca_field_kind_name(enum oca_field_kind kind)
     return (unsigned)kind <= OCA_FIELD_KIND_SECTION ? kind_names[kind] : "unknown";
 }
 
-static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-
-static char *vformat(const char *fmt, va_list ap)
-{
-    va_list copy;
-    va_copy(copy, ap);
-    int n = vsnprintf(NULL, 0, fmt, copy);
-    va_end(copy);
-    size_t size = n > 0 ? (size_t)n + 1 : 1;
-    char *s = oca_xmalloc(size);
-    s[0] = '\0';
-    vsnprintf(s, size, fmt, ap);
-    return s;
-}
-
 static void report(const struct site *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void report(const struct site *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = vformat(fmt, ap);
+    char *msg = oca_xvasprintf(fmt, ap);
     va_end(ap);
     oca_diag_error(s->d->diag, s->at, s->path, "%s%s", s->is_default ? "invalid default: " : "", msg);
     free(msg);

@@ -24,21 +24,6 @@ void oca_diag_free(struct oca_diag *d)
     d->ctx_path = NULL;
 }
 
-static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-
-static char *vformat(const char *fmt, va_list ap)
-{
-    va_list copy;
-    va_copy(copy, ap);
-    int n = vsnprintf(NULL, 0, fmt, copy);
-    va_end(copy);
-    size_t size = n > 0 ? (size_t)n + 1 : 1;
-    char *s = oca_xmalloc(size);
-    s[0] = '\0';
-    vsnprintf(s, size, fmt, ap);
-    return s;
-}
-
 static void put_clean(struct oca_buf *b, const char *s)
 {
     for (; *s; s++) {
@@ -73,7 +58,7 @@ void oca_diag_error(struct oca_diag *d, const struct oca_ynode *at, const char *
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = vformat(fmt, ap);
+    char *msg = oca_xvasprintf(fmt, ap);
     va_end(ap);
     add_line(d, at, path, msg);
     free(msg);
@@ -124,7 +109,7 @@ void oca_diag_field_error(struct oca_diag *d, const char *subpath, const char *f
         oca_buf_puts(&path, subpath);
     va_list ap;
     va_start(ap, fmt);
-    char *msg = vformat(fmt, ap);
+    char *msg = oca_xvasprintf(fmt, ap);
     va_end(ap);
     add_line(d, resolve(d->ctx, subpath), path.data, msg);
     free(msg);

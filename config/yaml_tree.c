@@ -451,25 +451,6 @@ static bool valid_env_name(const char *s, size_t len)
     return true;
 }
 
-static const char *arena_printf(struct oca_arena *arena, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static const char *arena_printf(struct oca_arena *arena, const char *fmt, ...)
-{
-    struct oca_buf tmp = { 0 };
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    oca_buf_reserve(&tmp, n > 0 ? (size_t)n : 0);
-    va_start(ap, fmt);
-    vsnprintf(tmp.data, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    const char *s = oca_arena_strdup(arena, tmp.data);
-    oca_buf_free(&tmp);
-    return s;
-}
-
 /* Expands one "${...}" at s; returns the bytes consumed, or 0 with *bad set. */
 static size_t expand_ref(struct oca_arena *arena, const char *s, size_t len, struct oca_buf *out,
                          const char **bad)
@@ -495,7 +476,7 @@ static size_t expand_ref(struct oca_arena *arena, const char *s, size_t len, str
         name_len = (size_t)(sep - name);
     }
     if (!valid_env_name(name, name_len)) {
-        *bad = arena_printf(arena, "invalid environment reference \"%.*s\" (expected ${NAME}, "
+        *bad = oca_arena_printf(arena, "invalid environment reference \"%.*s\" (expected ${NAME}, "
                             "${env:NAME} or ${env:NAME:-default})", (int)(close - s + 1), s);
         return 0;
     }

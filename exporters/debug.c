@@ -216,71 +216,13 @@ static void print_span(struct debug_exporter *dx, const Span *sp)
     emit(dx);
 }
 
-static void print_traces(struct debug_exporter *dx, const oca_traces_req *r, int verbosity)
+static void print_metric(struct debug_exporter *dx, const Metric *m)
 {
-    size_t spans = 0;
-    for (size_t i = 0; i < r->n_resource_spans; i++)
-        for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++)
-            spans += r->resource_spans[i]->scope_spans[j]->n_spans;
-    oca_buf_printf(&dx->line, "TracesExporter resource spans: %zu, spans: %zu", r->n_resource_spans, spans);
+    oca_buf_printf(&dx->line, "metric %s type=%s points=%zu", m->name ? m->name : "", metric_type_name(m),
+                   oca_batch_metric_points(m));
+    if (m->unit && *m->unit)
+        oca_buf_printf(&dx->line, " unit=%s", m->unit);
     emit(dx);
-    if (verbosity == VERBOSITY_BASIC)
-        return;
-    for (size_t i = 0; i < r->n_resource_spans; i++) {
-        const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = r->resource_spans[i];
-        if (verbosity == VERBOSITY_DETAILED)
-            print_json_line(dx, "resource", rs->resource ? &rs->resource->base : NULL);
-        for (size_t j = 0; j < rs->n_scope_spans; j++) {
-            const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
-            if (verbosity == VERBOSITY_DETAILED)
-                print_json_line(dx, "scope", ss->scope ? &ss->scope->base : NULL);
-            for (size_t k = 0; k < ss->n_spans; k++) {
-                if (verbosity == VERBOSITY_DETAILED)
-                    print_json_line(dx, "span", &ss->spans[k]->base);
-                else
-                    print_span(dx, ss->spans[k]);
-            }
-        }
-    }
-}
-
-static void print_metrics(struct debug_exporter *dx, const oca_metrics_req *r, int verbosity)
-{
-    size_t metrics = 0, points = 0;
-    for (size_t i = 0; i < r->n_resource_metrics; i++)
-        for (size_t j = 0; j < r->resource_metrics[i]->n_scope_metrics; j++) {
-            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = r->resource_metrics[i]->scope_metrics[j];
-            metrics += sm->n_metrics;
-            for (size_t k = 0; k < sm->n_metrics; k++)
-                points += oca_batch_metric_points(sm->metrics[k]);
-        }
-    oca_buf_printf(&dx->line, "MetricsExporter resource metrics: %zu, metrics: %zu, data points: %zu",
-                   r->n_resource_metrics, metrics, points);
-    emit(dx);
-    if (verbosity == VERBOSITY_BASIC)
-        return;
-    for (size_t i = 0; i < r->n_resource_metrics; i++) {
-        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = r->resource_metrics[i];
-        if (verbosity == VERBOSITY_DETAILED)
-            print_json_line(dx, "resource", rm->resource ? &rm->resource->base : NULL);
-        for (size_t j = 0; j < rm->n_scope_metrics; j++) {
-            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[j];
-            if (verbosity == VERBOSITY_DETAILED)
-                print_json_line(dx, "scope", sm->scope ? &sm->scope->base : NULL);
-            for (size_t k = 0; k < sm->n_metrics; k++) {
-                const Metric *m = sm->metrics[k];
-                if (verbosity == VERBOSITY_DETAILED) {
-                    print_json_line(dx, "metric", &m->base);
-                    continue;
-                }
-                oca_buf_printf(&dx->line, "metric %s type=%s points=%zu", m->name ? m->name : "",
-                               metric_type_name(m), oca_batch_metric_points(m));
-                if (m->unit && *m->unit)
-                    oca_buf_printf(&dx->line, " unit=%s", m->unit);
-                emit(dx);
-            }
-        }
-    }
 }
 
 static void print_log(struct debug_exporter *dx, const LogRecord *lr)
@@ -295,29 +237,76 @@ static void print_log(struct debug_exporter *dx, const LogRecord *lr)
     emit(dx);
 }
 
-static void print_logs(struct debug_exporter *dx, const oca_logs_req *r, int verbosity)
+/* The line of normal verbosity for one span, metric or log record. */
+static void print_item(struct debug_exporter *dx, enum oca_signal sig, const ProtobufCMessage *item)
 {
-    size_t records = 0;
-    for (size_t i = 0; i < r->n_resource_logs; i++)
-        for (size_t j = 0; j < r->resource_logs[i]->n_scope_logs; j++)
-            records += r->resource_logs[i]->scope_logs[j]->n_log_records;
-    oca_buf_printf(&dx->line, "LogsExporter resource logs: %zu, log records: %zu", r->n_resource_logs, records);
+    switch (sig) {
+    case OCA_SIGNAL_TRACES:
+        print_span(dx, (const Span *)item);
+        break;
+    case OCA_SIGNAL_METRICS:
+        print_metric(dx, (const Metric *)item);
+        break;
+    default:
+        print_log(dx, (const LogRecord *)item);
+        break;
+    }
+}
+
+/* The summary line, in the words of the Collector's debug exporter. */
+static void print_summary(struct debug_exporter *dx, enum oca_signal sig, const ProtobufCMessage *req)
+{
+    const struct oca_otlp_level *lv = oca_batch_levels(sig);
+    size_t resources = oca_batch_child_count(&lv[OCA_LEVEL_RESOURCES], req);
+    size_t items = oca_batch_count_items(sig, req);
+    switch (sig) {
+    case OCA_SIGNAL_TRACES:
+        oca_buf_printf(&dx->line, "TracesExporter resource spans: %zu, spans: %zu", resources, items);
+        break;
+    case OCA_SIGNAL_METRICS: {
+        size_t metrics = 0;
+        ProtobufCMessage **rm = oca_batch_children(&lv[OCA_LEVEL_RESOURCES], req);
+        for (size_t i = 0; i < resources; i++) {
+            ProtobufCMessage **sm = oca_batch_children(&lv[OCA_LEVEL_SCOPES], rm[i]);
+            for (size_t j = 0; j < oca_batch_child_count(&lv[OCA_LEVEL_SCOPES], rm[i]); j++)
+                metrics += oca_batch_child_count(&lv[OCA_LEVEL_ITEMS], sm[j]);
+        }
+        oca_buf_printf(&dx->line, "MetricsExporter resource metrics: %zu, metrics: %zu, data points: %zu",
+                       resources, metrics, items);
+        break;
+    }
+    default:
+        oca_buf_printf(&dx->line, "LogsExporter resource logs: %zu, log records: %zu", resources, items);
+        break;
+    }
     emit(dx);
+}
+
+/* Prints one request: the summary line, then for normal verbosity a line per item, and for
+ * detailed every resource, scope and item as OTLP/JSON. */
+static void print_request(struct debug_exporter *dx, enum oca_signal sig, const ProtobufCMessage *req,
+                          int verbosity)
+{
+    static const char *const item_labels[] = { "span", "metric", "log" };
+    const struct oca_otlp_level *lv = oca_batch_levels(sig);
+    bool detailed = verbosity == VERBOSITY_DETAILED;
+    print_summary(dx, sig, req);
     if (verbosity == VERBOSITY_BASIC)
         return;
-    for (size_t i = 0; i < r->n_resource_logs; i++) {
-        const Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = r->resource_logs[i];
-        if (verbosity == VERBOSITY_DETAILED)
-            print_json_line(dx, "resource", rl->resource ? &rl->resource->base : NULL);
-        for (size_t j = 0; j < rl->n_scope_logs; j++) {
-            const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[j];
-            if (verbosity == VERBOSITY_DETAILED)
-                print_json_line(dx, "scope", sl->scope ? &sl->scope->base : NULL);
-            for (size_t k = 0; k < sl->n_log_records; k++) {
-                if (verbosity == VERBOSITY_DETAILED)
-                    print_json_line(dx, "log", &sl->log_records[k]->base);
+    ProtobufCMessage **res = oca_batch_children(&lv[OCA_LEVEL_RESOURCES], req);
+    for (size_t i = 0; i < oca_batch_child_count(&lv[OCA_LEVEL_RESOURCES], req); i++) {
+        if (detailed)
+            print_json_line(dx, "resource", *oca_batch_entry_head(&lv[OCA_LEVEL_RESOURCES], res[i]));
+        ProtobufCMessage **scopes = oca_batch_children(&lv[OCA_LEVEL_SCOPES], res[i]);
+        for (size_t j = 0; j < oca_batch_child_count(&lv[OCA_LEVEL_SCOPES], res[i]); j++) {
+            if (detailed)
+                print_json_line(dx, "scope", *oca_batch_entry_head(&lv[OCA_LEVEL_SCOPES], scopes[j]));
+            ProtobufCMessage **items = oca_batch_children(&lv[OCA_LEVEL_ITEMS], scopes[j]);
+            for (size_t k = 0; k < oca_batch_child_count(&lv[OCA_LEVEL_ITEMS], scopes[j]); k++) {
+                if (detailed)
+                    print_json_line(dx, item_labels[sig], items[k]);
                 else
-                    print_log(dx, sl->log_records[k]);
+                    print_item(dx, sig, items[k]);
             }
         }
     }
@@ -336,18 +325,7 @@ static int debug_consume(struct oca_component *self, enum oca_signal sig, struct
     }
     if (oca_log_get_level() > OCA_LOG_INFO)
         return OCA_OK;
-    int v = dx->cfg->verbosity;
-    switch (sig) {
-    case OCA_SIGNAL_TRACES:
-        print_traces(dx, batch->traces, v);
-        break;
-    case OCA_SIGNAL_METRICS:
-        print_metrics(dx, batch->metrics, v);
-        break;
-    default:
-        print_logs(dx, batch->logs, v);
-        break;
-    }
+    print_request(dx, sig, batch->msg, dx->cfg->verbosity);
     return OCA_OK;
 }
 

@@ -133,8 +133,7 @@ struct file_exporter {
     int fd;
     uint64_t size;
     bool started, in_flight, shutting_down, timer_open, closing_file;
-    oca_done_cb *waiters;
-    size_t n_waiters;
+    struct oca_waiters waiters;     /* shutdown calls still to be answered */
 };
 
 static bool path_is_set(const char *p) { return p && *p; }
@@ -409,24 +408,12 @@ static void update_queue_gauge(struct file_exporter *fx)
     fx->self->counters->queue_size = (int64_t)n;
 }
 
-static void notify_done(struct file_exporter *fx)
-{
-    struct oca_component *self = fx->self;
-    oca_done_cb *list = fx->waiters;
-    size_t n = fx->n_waiters;
-    fx->waiters = NULL;
-    fx->n_waiters = 0;
-    for (size_t k = 0; k < n; k++)
-        list[k](self);
-    free(list);
-}
-
 /* Shutdown has finished once no write runs, the timer is closed and the file is closed. */
 static void finish_if_idle(struct file_exporter *fx)
 {
     if (fx->shutting_down && !fx->in_flight && !fx->timer_open && !fx->closing_file && fx->fd < 0 &&
         fx->pending->n_recs == 0)
-        notify_done(fx);
+        oca_waiters_notify(&fx->waiters, fx->self);
 }
 
 static void on_file_closed(uv_fs_t *req)
@@ -623,8 +610,7 @@ static void on_timer_closed(uv_handle_t *h)
 static void file_shutdown(struct oca_component *self, oca_done_cb done)
 {
     struct file_exporter *fx = self->state;
-    fx->waiters = oca_xrealloc(fx->waiters, (fx->n_waiters + 1) * sizeof(*fx->waiters));
-    fx->waiters[fx->n_waiters++] = done;
+    oca_waiters_add(&fx->waiters, done);
     if (!fx->shutting_down) {
         fx->shutting_down = true;
         if (fx->timer_open) {
@@ -658,7 +644,7 @@ static void file_destroy(struct oca_component *self)
         oca_buf_free(&fx->jobs[k].data);
         free(fx->jobs[k].recs);
     }
-    free(fx->waiters);
+    free(fx->waiters.cbs);
     free(fx);
     self->state = NULL;
 }

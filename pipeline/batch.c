@@ -4,10 +4,12 @@
 #include "pipeline/batch.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "base/arena.h"
+#include "base/budget.h"
 #include "base/errors.h"
 #include "base/mem.h"
 #include "codec/otlp_json.h"
@@ -98,6 +100,7 @@ void oca_batch_unref(struct oca_batch *b)
         oca_batch_unref(b->held[i]);
     free(b->held);
     oca_arena_destroy(b->arena);
+    oca_budget_release(b->charged);
     free(b);
 }
 
@@ -107,6 +110,20 @@ uint8_t *oca_batch_pack(const struct oca_batch *b, size_t *len)
     uint8_t *buf = oca_xmalloc(n);
     *len = protobuf_c_message_pack(b->msg, buf);
     return buf;
+}
+
+static void copy_client(struct oca_batch *dst, const struct oca_batch_client *c)
+{
+    dst->client.addr = c->addr ? oca_arena_strdup(dst->arena, c->addr) : NULL;
+    if (c->n == 0)
+        return;
+    dst->client.keys = oca_arena_alloc(dst->arena, c->n * sizeof(char *));
+    dst->client.values = oca_arena_alloc(dst->arena, c->n * sizeof(char *));
+    for (size_t i = 0; i < c->n; i++) {
+        dst->client.keys[i] = oca_arena_strdup(dst->arena, c->keys[i]);
+        dst->client.values[i] = oca_arena_strdup(dst->arena, c->values[i]);
+    }
+    dst->client.n = c->n;
 }
 
 struct oca_batch *oca_batch_clone(const struct oca_batch *b)
@@ -122,6 +139,9 @@ struct oca_batch *oca_batch_clone(const struct oca_batch *b)
         fprintf(stderr, "ocagent: a batch failed to decode its own encoding\n");
         abort();
     }
+    copy_client(copy, &b->client);
+    copy->charged = oca_arena_reserved(copy->arena);
+    oca_budget_force(copy->charged);
     return copy;
 }
 
@@ -137,60 +157,93 @@ void oca_batch_hold(struct oca_batch *dst, struct oca_batch *src)
     dst->held[dst->n_held++] = oca_batch_ref(src);
 }
 
+/* A level, named by its parent type and field: protobuf-c stores the count as n_<field>. */
+#define LEVEL(parent, field, child_descriptor) \
+    { offsetof(parent, n_##field), offsetof(parent, field), &child_descriptor }
+
+static const struct oca_otlp_level otlp_levels[OCA_SIGNAL_COUNT][OCA_LEVEL_COUNT] = {
+    [OCA_SIGNAL_TRACES] = {
+        LEVEL(oca_traces_req, resource_spans, opentelemetry__proto__trace__v1__resource_spans__descriptor),
+        LEVEL(Opentelemetry__Proto__Trace__V1__ResourceSpans, scope_spans,
+              opentelemetry__proto__trace__v1__scope_spans__descriptor),
+        LEVEL(Opentelemetry__Proto__Trace__V1__ScopeSpans, spans, opentelemetry__proto__trace__v1__span__descriptor),
+    },
+    [OCA_SIGNAL_METRICS] = {
+        LEVEL(oca_metrics_req, resource_metrics, opentelemetry__proto__metrics__v1__resource_metrics__descriptor),
+        LEVEL(Opentelemetry__Proto__Metrics__V1__ResourceMetrics, scope_metrics,
+              opentelemetry__proto__metrics__v1__scope_metrics__descriptor),
+        LEVEL(Opentelemetry__Proto__Metrics__V1__ScopeMetrics, metrics,
+              opentelemetry__proto__metrics__v1__metric__descriptor),
+    },
+    [OCA_SIGNAL_LOGS] = {
+        LEVEL(oca_logs_req, resource_logs, opentelemetry__proto__logs__v1__resource_logs__descriptor),
+        LEVEL(Opentelemetry__Proto__Logs__V1__ResourceLogs, scope_logs,
+              opentelemetry__proto__logs__v1__scope_logs__descriptor),
+        LEVEL(Opentelemetry__Proto__Logs__V1__ScopeLogs, log_records,
+              opentelemetry__proto__logs__v1__log_record__descriptor),
+    },
+};
+
+const struct oca_otlp_level *oca_batch_levels(enum oca_signal sig)
+{
+    return (unsigned)sig < OCA_SIGNAL_COUNT ? otlp_levels[sig] : NULL;
+}
+
+ProtobufCMessage **oca_batch_entry_head(const struct oca_otlp_level *lv, ProtobufCMessage *entry)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(lv->child, 1);
+    return (ProtobufCMessage **)(void *)((char *)entry + f->offset);
+}
+
+ProtobufCMessage *oca_batch_metric_data(const Opentelemetry__Proto__Metrics__V1__Metric *m,
+                                        struct oca_otlp_level *points)
+{
+    /* data_case is the field number of the member that is set (0 when none is). */
+    const ProtobufCFieldDescriptor *member = protobuf_c_message_descriptor_get_field(
+        &opentelemetry__proto__metrics__v1__metric__descriptor, (unsigned)m->data_case);
+    if (!member || !(member->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+        return NULL;
+    ProtobufCMessage *data = *(ProtobufCMessage *const *)(const void *)((const char *)m + member->offset);
+    if (!data)
+        return NULL;
+    const ProtobufCFieldDescriptor *dp = protobuf_c_message_descriptor_get_field(member->descriptor, 1);
+    *points = (struct oca_otlp_level){ dp->quantifier_offset, dp->offset, dp->descriptor };
+    return data;
+}
+
 size_t oca_batch_metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
 {
-    switch (m->data_case) {
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-        return m->gauge ? m->gauge->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-        return m->sum ? m->sum->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-        return m->histogram ? m->histogram->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-        return m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
-        return m->summary ? m->summary->n_data_points : 0;
-    default:
-        return 0;
-    }
+    struct oca_otlp_level points;
+    const ProtobufCMessage *data = oca_batch_metric_data(m, &points);
+    return data ? oca_batch_child_count(&points, data) : 0;
 }
 
 size_t oca_batch_count_items(enum oca_signal sig, const ProtobufCMessage *msg)
 {
+    const struct oca_otlp_level *lv = oca_batch_levels(sig);
     size_t n = 0;
-    if (sig == OCA_SIGNAL_TRACES) {
-        const oca_traces_req *r = (const oca_traces_req *)msg;
-        for (size_t i = 0; i < r->n_resource_spans; i++)
-            for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++)
-                n += r->resource_spans[i]->scope_spans[j]->n_spans;
-    } else if (sig == OCA_SIGNAL_METRICS) {
-        const oca_metrics_req *r = (const oca_metrics_req *)msg;
-        for (size_t i = 0; i < r->n_resource_metrics; i++)
-            for (size_t j = 0; j < r->resource_metrics[i]->n_scope_metrics; j++) {
-                const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
-                    r->resource_metrics[i]->scope_metrics[j];
-                for (size_t k = 0; k < sm->n_metrics; k++)
-                    n += oca_batch_metric_points(sm->metrics[k]);
+    if (!lv)
+        return 0;
+    ProtobufCMessage **res = oca_batch_children(&lv[OCA_LEVEL_RESOURCES], msg);
+    for (size_t i = 0; i < oca_batch_child_count(&lv[OCA_LEVEL_RESOURCES], msg); i++) {
+        ProtobufCMessage **scopes = oca_batch_children(&lv[OCA_LEVEL_SCOPES], res[i]);
+        for (size_t j = 0; j < oca_batch_child_count(&lv[OCA_LEVEL_SCOPES], res[i]); j++) {
+            size_t entries = oca_batch_child_count(&lv[OCA_LEVEL_ITEMS], scopes[j]);
+            if (sig != OCA_SIGNAL_METRICS) {
+                n += entries;
+                continue;
             }
-    } else if (sig == OCA_SIGNAL_LOGS) {
-        const oca_logs_req *r = (const oca_logs_req *)msg;
-        for (size_t i = 0; i < r->n_resource_logs; i++)
-            for (size_t j = 0; j < r->resource_logs[i]->n_scope_logs; j++)
-                n += r->resource_logs[i]->scope_logs[j]->n_log_records;
+            /* A metric counts as its data points. */
+            ProtobufCMessage **metrics = oca_batch_children(&lv[OCA_LEVEL_ITEMS], scopes[j]);
+            for (size_t k = 0; k < entries; k++)
+                n += oca_batch_metric_points((const Opentelemetry__Proto__Metrics__V1__Metric *)metrics[k]);
+        }
     }
     return n;
 }
 
 size_t oca_batch_resource_count(const struct oca_batch *b)
 {
-    switch (b->signal) {
-    case OCA_SIGNAL_TRACES:
-        return b->traces->n_resource_spans;
-    case OCA_SIGNAL_METRICS:
-        return b->metrics->n_resource_metrics;
-    case OCA_SIGNAL_LOGS:
-        return b->logs->n_resource_logs;
-    default:
-        return 0;
-    }
+    const struct oca_otlp_level *lv = oca_batch_levels(b->signal);
+    return lv ? oca_batch_child_count(&lv[OCA_LEVEL_RESOURCES], b->msg) : 0;
 }

@@ -24,6 +24,16 @@ typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest oca_
 
 enum oca_encoding { OCA_ENCODING_PROTO, OCA_ENCODING_JSON };
 
+/* Who sent a batch, as the Collector's client.Info: the peer address, and the request's headers
+ * (gRPC metadata) when the receiver's include_metadata is on. Set by network receivers; the
+ * strings live in the batch's arena. All NULL/0 when unknown. */
+struct oca_batch_client {
+    const char *addr;                   /* "ip:port" */
+    const char **keys;                  /* header names, lower case */
+    const char **values;
+    size_t n;
+};
+
 struct oca_batch {
     int refs;
     enum oca_signal signal;
@@ -37,6 +47,10 @@ struct oca_batch {
     size_t items;                       /* spans, metric data points or log records */
     struct oca_batch **held;            /* batches whose memory msg points into */
     size_t n_held, cap_held;
+    /* Bytes of the agent's memory budget (base/budget.h) this batch holds; whoever charged them
+     * sets it, and oca_batch_unref gives them back when the last reference goes. */
+    size_t charged;
+    struct oca_batch_client client;
 };
 
 /* The request descriptor of a signal. */
@@ -54,11 +68,65 @@ int oca_batch_decode(enum oca_signal sig, enum oca_encoding enc, const uint8_t *
 struct oca_batch *oca_batch_ref(struct oca_batch *b);
 void oca_batch_unref(struct oca_batch *b);
 
-/* A deep, private copy (refs = 1) for a consumer that mutates data. */
+/* A deep, private copy (refs = 1) for a consumer that mutates data, with the same client. Its
+ * memory is charged to the budget (without refusal: the data was accepted already). */
 struct oca_batch *oca_batch_clone(const struct oca_batch *b);
 
 /* Makes dst keep a reference to src, because dst's message points into src's memory. */
 void oca_batch_hold(struct oca_batch *dst, struct oca_batch *src);
+
+/* One level of an OTLP request, seen without its struct types. Every request has the same shape:
+ *   traces:  ExportTraceServiceRequest.resource_spans -> ResourceSpans.scope_spans -> ScopeSpans.spans
+ *   metrics: ExportMetricsServiceRequest.resource_metrics -> ResourceMetrics.scope_metrics
+ *            -> ScopeMetrics.metrics (-> a Metric's data points, see oca_batch_metric_data)
+ *   logs:    ExportLogsServiceRequest.resource_logs -> ResourceLogs.scope_logs -> ScopeLogs.log_records
+ * A level is the repeated message field through which a parent holds its children, which
+ * protobuf-c keeps as a size_t count and an array of pointers. Code that walks a request the same
+ * way for every signal reads it through these offsets rather than repeating the walk per type. */
+struct oca_otlp_level {
+    size_t count_offset;                        /* of the parent's n_<field> */
+    size_t children_offset;                     /* of the parent's <field>, the pointer array */
+    const ProtobufCMessageDescriptor *child;    /* the children's message type */
+};
+
+enum { OCA_LEVEL_RESOURCES, OCA_LEVEL_SCOPES, OCA_LEVEL_ITEMS, OCA_LEVEL_COUNT };
+
+/* The OCA_LEVEL_COUNT levels of a request of sig, top down: [OCA_LEVEL_RESOURCES] holds the
+ * request's resource entries, [OCA_LEVEL_SCOPES] a resource entry's scope entries and
+ * [OCA_LEVEL_ITEMS] a scope entry's spans, metrics or log records. NULL for an unknown signal. The
+ * table is constant, so any thread may use it. */
+const struct oca_otlp_level *oca_batch_levels(enum oca_signal sig);
+
+/* The number of children parent has at level lv, and their array; parent must be of the level's
+ * parent type. set_children makes parent hold the n children of the array given, which it points
+ * at rather than copies. */
+static inline size_t oca_batch_child_count(const struct oca_otlp_level *lv, const ProtobufCMessage *parent)
+{
+    return *(const size_t *)(const void *)((const char *)parent + lv->count_offset);
+}
+
+static inline ProtobufCMessage **oca_batch_children(const struct oca_otlp_level *lv, const ProtobufCMessage *parent)
+{
+    return *(ProtobufCMessage **const *)(const void *)((const char *)parent + lv->children_offset);
+}
+
+static inline void oca_batch_set_children(const struct oca_otlp_level *lv, ProtobufCMessage *parent,
+                                          ProtobufCMessage **children, size_t n)
+{
+    *(size_t *)(void *)((char *)parent + lv->count_offset) = n;
+    *(ProtobufCMessage ***)(void *)((char *)parent + lv->children_offset) = children;
+}
+
+/* Where a resource entry keeps its Resource, or a scope entry its InstrumentationScope: field 1
+ * (`resource` or `scope`) of ResourceSpans, ScopeSpans and their metrics and logs twins alike.
+ * entry is a child at level lv, OCA_LEVEL_RESOURCES or OCA_LEVEL_SCOPES; the field may be NULL. */
+ProtobufCMessage **oca_batch_entry_head(const struct oca_otlp_level *lv, ProtobufCMessage *entry);
+
+/* The data message of a metric (its Gauge, Sum, Histogram, ExponentialHistogram or Summary,
+ * whichever the data oneof holds), or NULL for a metric without data. *points gets the level of
+ * that message's data points: all five keep them in field 1, data_points. */
+ProtobufCMessage *oca_batch_metric_data(const Opentelemetry__Proto__Metrics__V1__Metric *m,
+                                        struct oca_otlp_level *points);
 
 /* The data points of one metric, whatever its type (0 for a metric without data). */
 size_t oca_batch_metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m);

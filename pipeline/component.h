@@ -27,6 +27,21 @@ const char *oca_kind_name(enum oca_kind kind);
  * given up). */
 typedef void (*oca_done_cb)(struct oca_component *self);
 
+/* The done callbacks of shutdown calls not answered yet. A component whose shutdown finishes
+ * asynchronously keeps them here, because shutdown may be called again before it has finished and
+ * each call is answered by exactly one done. Zero-initialised is empty; the owner frees cbs. */
+struct oca_waiters {
+    oca_done_cb *cbs;
+    size_t n;
+};
+
+/* Adds the done of one shutdown call. */
+void oca_waiters_add(struct oca_waiters *w, oca_done_cb done);
+
+/* Answers every call added so far: calls each done with self, in order, and leaves w empty. w is
+ * emptied before the first call, because a done callback may destroy the component that holds it. */
+void oca_waiters_notify(struct oca_waiters *w, struct oca_component *self);
+
 /* Something that takes batches: a component's consume, a fan-out, a fan-in. consume borrows the
  * batch (see pipeline/batch.h for the reference rules) and answers at once: OCA_OK when the data
  * was accepted (passed on or queued), else an OCA_ERR_* whose class says retryable or permanent. */

@@ -18,13 +18,7 @@
 #include "pipeline/component.h"
 #include "pipeline/counters.h"
 
-typedef Opentelemetry__Proto__Trace__V1__ResourceSpans ResourceSpans;
-typedef Opentelemetry__Proto__Trace__V1__ScopeSpans ScopeSpans;
-typedef Opentelemetry__Proto__Metrics__V1__ResourceMetrics ResourceMetrics;
-typedef Opentelemetry__Proto__Metrics__V1__ScopeMetrics ScopeMetrics;
 typedef Opentelemetry__Proto__Metrics__V1__Metric Metric;
-typedef Opentelemetry__Proto__Logs__V1__ResourceLogs ResourceLogs;
-typedef Opentelemetry__Proto__Logs__V1__ScopeLogs ScopeLogs;
 
 struct batch_config {
     uint32_t send_batch_size;
@@ -52,8 +46,10 @@ static const struct oca_field batch_fields[] = {
 struct pending {
     struct oca_batch **batches;
     size_t n, cap;
-    size_t b, r, s, m, i;   /* batch, resource, scope, metric (metrics only), item in the parent */
-    size_t items;           /* items from the cursor on */
+    size_t b;                   /* batch */
+    size_t at[OCA_LEVEL_COUNT]; /* resource, scope and item (span, metric, log record) in its parent */
+    size_t point;               /* data point in the metric (metrics only) */
+    size_t items;               /* items from the cursor on */
 };
 
 /* Scratch lists of pointers, reused while an outgoing request is assembled. */
@@ -67,11 +63,10 @@ struct batch_proc {
     const struct batch_config *cfg;
     struct pending pend[OCA_SIGNAL_COUNT];
     uv_timer_t timers[OCA_SIGNAL_COUNT];
-    struct ptrvec scratch[3];
+    struct ptrvec scratch[OCA_LEVEL_COUNT];   /* one list per level */
     bool started, shutting_down;
     int open_handles;
-    oca_done_cb *waiters;    /* one per shutdown call still to be answered */
-    size_t n_waiters;
+    struct oca_waiters waiters;     /* shutdown calls still to be answered */
 };
 
 static const char *const item_words[] = { "spans", "metric data points", "log records" };
@@ -95,7 +90,8 @@ static bool is_full(const struct pending *pd, size_t taken, size_t want)
 static void next_batch(struct pending *pd)
 {
     pd->b++;
-    pd->r = pd->s = pd->m = pd->i = 0;
+    memset(pd->at, 0, sizeof(pd->at));
+    pd->point = 0;
 }
 
 /* Drops the references to the batches the cursor has left behind; outgoing requests that point
@@ -131,110 +127,34 @@ static void pending_free(struct pending *pd)
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-static struct oca_batch *take_traces(struct batch_proc *bp, struct pending *pd, size_t want)
+/* One outgoing request being assembled by take(). */
+struct take {
+    struct batch_proc *bp;
+    struct pending *pd;
+    enum oca_signal sig;
+    const struct oca_otlp_level *levels;
+    struct oca_arena *arena;        /* the outgoing request's */
+    size_t want, taken;
+};
+
+/* Moves the cursor past k items that went into the request. */
+static void count_taken(struct take *t, size_t k)
 {
-    struct oca_batch *out = oca_batch_new(OCA_SIGNAL_TRACES);
-    struct oca_arena *a = out->arena;
-    struct ptrvec *rv = &bp->scratch[0], *sv = &bp->scratch[1];
-    size_t taken = 0;
-    rv->n = 0;
-    while (pd->b < pd->n) {
-        struct oca_batch *in = pd->batches[pd->b];
-        if (pd->r == in->traces->n_resource_spans) {
-            next_batch(pd);
-            continue;
-        }
-        if (is_full(pd, taken, want))
-            break;
-        ResourceSpans *rs = in->traces->resource_spans[pd->r];
-        ResourceSpans *ors = oca_arena_memdup(a, rs, sizeof(*rs));
-        oca_batch_hold(out, in);
-        sv->n = 0;
-        while (pd->s < rs->n_scope_spans && !is_full(pd, taken, want)) {
-            ScopeSpans *ss = rs->scope_spans[pd->s];
-            size_t k = min_size(ss->n_spans - pd->i, want - taken);
-            ScopeSpans *oss = oca_arena_memdup(a, ss, sizeof(*ss));
-            oss->spans = k ? ss->spans + pd->i : NULL;
-            oss->n_spans = k;
-            ptrvec_push(sv, oss);
-            taken += k;
-            pd->items -= k;
-            pd->i += k;
-            if (pd->i == ss->n_spans) {
-                pd->s++;
-                pd->i = 0;
-            }
-        }
-        ors->n_scope_spans = sv->n;
-        ors->scope_spans = sv->n ? oca_arena_alloc(a, sv->n * sizeof(*ors->scope_spans)) : NULL;
-        for (size_t k = 0; k < sv->n; k++)
-            ors->scope_spans[k] = sv->v[k];
-        ptrvec_push(rv, ors);
-        if (pd->s == rs->n_scope_spans) {
-            pd->r++;
-            pd->s = 0;
-        }
-    }
-    out->traces->n_resource_spans = rv->n;
-    out->traces->resource_spans = rv->n ? oca_arena_alloc(a, rv->n * sizeof(*out->traces->resource_spans)) : NULL;
-    for (size_t k = 0; k < rv->n; k++)
-        out->traces->resource_spans[k] = rv->v[k];
-    out->items = taken;
-    release_sent(pd);
-    return out;
+    t->taken += k;
+    t->pd->items -= k;
 }
 
-static struct oca_batch *take_logs(struct batch_proc *bp, struct pending *pd, size_t want)
+static bool request_full(const struct take *t)
 {
-    struct oca_batch *out = oca_batch_new(OCA_SIGNAL_LOGS);
-    struct oca_arena *a = out->arena;
-    struct ptrvec *rv = &bp->scratch[0], *sv = &bp->scratch[1];
-    size_t taken = 0;
-    rv->n = 0;
-    while (pd->b < pd->n) {
-        struct oca_batch *in = pd->batches[pd->b];
-        if (pd->r == in->logs->n_resource_logs) {
-            next_batch(pd);
-            continue;
-        }
-        if (is_full(pd, taken, want))
-            break;
-        ResourceLogs *rl = in->logs->resource_logs[pd->r];
-        ResourceLogs *orl = oca_arena_memdup(a, rl, sizeof(*rl));
-        oca_batch_hold(out, in);
-        sv->n = 0;
-        while (pd->s < rl->n_scope_logs && !is_full(pd, taken, want)) {
-            ScopeLogs *sl = rl->scope_logs[pd->s];
-            size_t k = min_size(sl->n_log_records - pd->i, want - taken);
-            ScopeLogs *osl = oca_arena_memdup(a, sl, sizeof(*sl));
-            osl->log_records = k ? sl->log_records + pd->i : NULL;
-            osl->n_log_records = k;
-            ptrvec_push(sv, osl);
-            taken += k;
-            pd->items -= k;
-            pd->i += k;
-            if (pd->i == sl->n_log_records) {
-                pd->s++;
-                pd->i = 0;
-            }
-        }
-        orl->n_scope_logs = sv->n;
-        orl->scope_logs = sv->n ? oca_arena_alloc(a, sv->n * sizeof(*orl->scope_logs)) : NULL;
-        for (size_t k = 0; k < sv->n; k++)
-            orl->scope_logs[k] = sv->v[k];
-        ptrvec_push(rv, orl);
-        if (pd->s == rl->n_scope_logs) {
-            pd->r++;
-            pd->s = 0;
-        }
-    }
-    out->logs->n_resource_logs = rv->n;
-    out->logs->resource_logs = rv->n ? oca_arena_alloc(a, rv->n * sizeof(*out->logs->resource_logs)) : NULL;
-    for (size_t k = 0; k < rv->n; k++)
-        out->logs->resource_logs[k] = rv->v[k];
-    out->items = taken;
-    release_sent(pd);
-    return out;
+    return is_full(t->pd, t->taken, t->want);
+}
+
+/* Makes parent hold the children gathered in v, through an array in the outgoing request. */
+static void set_children(struct take *t, const struct oca_otlp_level *lv, ProtobufCMessage *parent,
+                         const struct ptrvec *v)
+{
+    ProtobufCMessage **children = v->n ? oca_arena_memdup(t->arena, v->v, v->n * sizeof(*children)) : NULL;
+    oca_batch_set_children(lv, parent, children, v->n);
 }
 
 /* A metric carrying points [from, from + k) of m: m itself when that is all of them, else a copy
@@ -243,119 +163,111 @@ static Metric *slice_metric(struct oca_arena *a, Metric *m, size_t from, size_t 
 {
     if (from == 0 && k == np)
         return m;
+    struct oca_otlp_level points;
+    ProtobufCMessage *data = oca_batch_metric_data(m, &points);
+    ProtobufCMessage *odata = oca_arena_memdup(a, data, data->descriptor->sizeof_message);
+    oca_batch_set_children(&points, odata, oca_batch_children(&points, data) + from, k);
     Metric *om = oca_arena_memdup(a, m, sizeof(*m));
-    switch (m->data_case) {
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-        om->gauge = oca_arena_memdup(a, m->gauge, sizeof(*m->gauge));
-        om->gauge->data_points = m->gauge->data_points + from;
-        om->gauge->n_data_points = k;
-        break;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-        om->sum = oca_arena_memdup(a, m->sum, sizeof(*m->sum));
-        om->sum->data_points = m->sum->data_points + from;
-        om->sum->n_data_points = k;
-        break;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-        om->histogram = oca_arena_memdup(a, m->histogram, sizeof(*m->histogram));
-        om->histogram->data_points = m->histogram->data_points + from;
-        om->histogram->n_data_points = k;
-        break;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-        om->exponential_histogram = oca_arena_memdup(a, m->exponential_histogram, sizeof(*m->exponential_histogram));
-        om->exponential_histogram->data_points = m->exponential_histogram->data_points + from;
-        om->exponential_histogram->n_data_points = k;
-        break;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
-        om->summary = oca_arena_memdup(a, m->summary, sizeof(*m->summary));
-        om->summary->data_points = m->summary->data_points + from;
-        om->summary->n_data_points = k;
-        break;
-    default:
-        break;
-    }
+    /* The data oneof is a union of pointers: this one member stands for whichever is set. */
+    om->gauge = (Opentelemetry__Proto__Metrics__V1__Gauge *)odata;
     return om;
 }
 
-static struct oca_batch *take_metrics(struct batch_proc *bp, struct pending *pd, size_t want)
+/* The items of scope entry `in` from the cursor on, as many as still fit, into its copy `out`.
+ * Spans and log records are one slice of the scope's array; metrics go one by one, each cut down
+ * to the data points that fit. Returns true when the scope has nothing left after the cursor. */
+static bool take_items(struct take *t, ProtobufCMessage *in, ProtobufCMessage *out)
 {
-    struct oca_batch *out = oca_batch_new(OCA_SIGNAL_METRICS);
-    struct oca_arena *a = out->arena;
-    struct ptrvec *rv = &bp->scratch[0], *sv = &bp->scratch[1], *mv = &bp->scratch[2];
-    size_t taken = 0;
-    rv->n = 0;
-    while (pd->b < pd->n) {
-        struct oca_batch *in = pd->batches[pd->b];
-        if (pd->r == in->metrics->n_resource_metrics) {
-            next_batch(pd);
-            continue;
-        }
-        if (is_full(pd, taken, want))
-            break;
-        ResourceMetrics *rm = in->metrics->resource_metrics[pd->r];
-        ResourceMetrics *orm = oca_arena_memdup(a, rm, sizeof(*rm));
-        oca_batch_hold(out, in);
-        sv->n = 0;
-        while (pd->s < rm->n_scope_metrics && !is_full(pd, taken, want)) {
-            ScopeMetrics *sm = rm->scope_metrics[pd->s];
-            ScopeMetrics *osm = oca_arena_memdup(a, sm, sizeof(*sm));
-            mv->n = 0;
-            while (pd->m < sm->n_metrics && !is_full(pd, taken, want)) {
-                Metric *mt = sm->metrics[pd->m];
-                size_t np = oca_batch_metric_points(mt);
-                size_t k = min_size(np - pd->i, want - taken);
-                ptrvec_push(mv, slice_metric(a, mt, pd->i, k, np));
-                taken += k;
-                pd->items -= k;
-                pd->i += k;
-                if (pd->i == np) {
-                    pd->m++;
-                    pd->i = 0;
-                }
-            }
-            osm->n_metrics = mv->n;
-            osm->metrics = mv->n ? oca_arena_alloc(a, mv->n * sizeof(*osm->metrics)) : NULL;
-            for (size_t k = 0; k < mv->n; k++)
-                osm->metrics[k] = mv->v[k];
-            ptrvec_push(sv, osm);
-            if (pd->m == sm->n_metrics) {
-                pd->s++;
-                pd->m = 0;
+    const struct oca_otlp_level *lv = &t->levels[OCA_LEVEL_ITEMS];
+    struct pending *pd = t->pd;
+    size_t n = oca_batch_child_count(lv, in), *at = &pd->at[OCA_LEVEL_ITEMS];
+    ProtobufCMessage **items = oca_batch_children(lv, in);
+    if (t->sig != OCA_SIGNAL_METRICS) {
+        size_t k = min_size(n - *at, t->want - t->taken);
+        oca_batch_set_children(lv, out, k ? items + *at : NULL, k);
+        count_taken(t, k);
+        *at += k;
+    } else {
+        struct ptrvec *mv = &t->bp->scratch[OCA_LEVEL_ITEMS];
+        mv->n = 0;
+        while (*at < n && !request_full(t)) {
+            Metric *m = (Metric *)items[*at];
+            size_t np = oca_batch_metric_points(m);
+            size_t k = min_size(np - pd->point, t->want - t->taken);
+            ptrvec_push(mv, slice_metric(t->arena, m, pd->point, k, np));
+            count_taken(t, k);
+            pd->point += k;
+            if (pd->point == np) {
+                (*at)++;
+                pd->point = 0;
             }
         }
-        orm->n_scope_metrics = sv->n;
-        orm->scope_metrics = sv->n ? oca_arena_alloc(a, sv->n * sizeof(*orm->scope_metrics)) : NULL;
-        for (size_t k = 0; k < sv->n; k++)
-            orm->scope_metrics[k] = sv->v[k];
-        ptrvec_push(rv, orm);
-        if (pd->s == rm->n_scope_metrics) {
-            pd->r++;
-            pd->s = 0;
-        }
+        set_children(t, lv, out, mv);
     }
-    out->metrics->n_resource_metrics = rv->n;
-    out->metrics->resource_metrics =
-        rv->n ? oca_arena_alloc(a, rv->n * sizeof(*out->metrics->resource_metrics)) : NULL;
-    for (size_t k = 0; k < rv->n; k++)
-        out->metrics->resource_metrics[k] = rv->v[k];
-    out->items = taken;
-    release_sent(pd);
-    return out;
+    if (*at < n)
+        return false;
+    *at = 0;
+    return true;
+}
+
+/* Appends to `into` copies of the children of `in` at level d (the resource entries of a request,
+ * the scope entries of a resource entry) from the cursor on, each given as many of its own
+ * children as still fit, until the request is full. Returns true when `in` has nothing left after
+ * the cursor. */
+static bool take_children(struct take *t, int d, ProtobufCMessage *in, struct ptrvec *into)
+{
+    const struct oca_otlp_level *lv = &t->levels[d];
+    size_t n = oca_batch_child_count(lv, in), *at = &t->pd->at[d];
+    while (*at < n && !request_full(t)) {
+        ProtobufCMessage *child = oca_batch_children(lv, in)[*at];
+        ProtobufCMessage *copy = oca_arena_memdup(t->arena, child, lv->child->sizeof_message);
+        bool used_up;
+        if (d + 1 == OCA_LEVEL_ITEMS) {
+            used_up = take_items(t, child, copy);
+        } else {
+            struct ptrvec *v = &t->bp->scratch[d + 1];
+            v->n = 0;
+            used_up = take_children(t, d + 1, child, v);
+            set_children(t, &t->levels[d + 1], copy, v);
+        }
+        ptrvec_push(into, copy);
+        if (used_up)
+            (*at)++;
+    }
+    if (*at < n)
+        return false;
+    *at = 0;
+    return true;
 }
 
 /* The next outgoing request: up to send_batch_max_size items from the cursor on (everything when
- * there is no limit), plus trailing empty entries once nothing else is left. */
+ * there is no limit), plus trailing empty entries once nothing else is left. Its resource and
+ * scope entries are new structs; the items are the incoming ones (for metrics, cut to their data
+ * points), whose batches the request holds. The walk is the same for every signal. */
 static struct oca_batch *take(struct batch_proc *bp, enum oca_signal sig, struct pending *pd)
 {
     size_t max = bp->cfg->send_batch_max_size;
-    size_t want = max && pd->items > max ? max : pd->items;
-    switch (sig) {
-    case OCA_SIGNAL_TRACES:
-        return take_traces(bp, pd, want);
-    case OCA_SIGNAL_METRICS:
-        return take_metrics(bp, pd, want);
-    default:
-        return take_logs(bp, pd, want);
+    struct oca_batch *out = oca_batch_new(sig);
+    struct take t = {
+        .bp = bp, .pd = pd, .sig = sig, .levels = oca_batch_levels(sig), .arena = out->arena,
+        .want = max && pd->items > max ? max : pd->items,
+    };
+    struct ptrvec *rv = &bp->scratch[OCA_LEVEL_RESOURCES];
+    rv->n = 0;
+    while (pd->b < pd->n) {
+        struct oca_batch *in = pd->batches[pd->b];
+        size_t before = rv->n;
+        bool used_up = take_children(&t, OCA_LEVEL_RESOURCES, in->msg, rv);
+        if (rv->n > before)
+            oca_batch_hold(out, in);
+        if (!used_up)
+            break;
+        next_batch(pd);
     }
+    set_children(&t, &t.levels[OCA_LEVEL_RESOURCES], out->msg, rv);
+    out->items = t.taken;
+    release_sent(pd);
+    return out;
 }
 
 /* Sends one request built by take. Once the data has left the pending list there is nobody to
@@ -486,25 +398,11 @@ static int batch_start(struct oca_component *self, uv_loop_t *loop)
     return OCA_OK;
 }
 
-/* Answers every shutdown call made so far. A done callback may destroy the component, so the
- * list is detached from the state before the first call. */
-static void notify_done(struct batch_proc *bp)
-{
-    struct oca_component *self = bp->self;
-    oca_done_cb *list = bp->waiters;
-    size_t n = bp->n_waiters;
-    bp->waiters = NULL;
-    bp->n_waiters = 0;
-    for (size_t k = 0; k < n; k++)
-        list[k](self);
-    free(list);
-}
-
 static void on_timer_closed(uv_handle_t *h)
 {
     struct batch_proc *bp = h->data;
     if (--bp->open_handles == 0)
-        notify_done(bp);
+        oca_waiters_notify(&bp->waiters, bp->self);
 }
 
 /* Flushes everything pending through the next consumer (still running: shutdown goes upstream
@@ -512,8 +410,7 @@ static void on_timer_closed(uv_handle_t *h)
 static void batch_shutdown(struct oca_component *self, oca_done_cb done)
 {
     struct batch_proc *bp = self->state;
-    bp->waiters = oca_xrealloc(bp->waiters, (bp->n_waiters + 1) * sizeof(*bp->waiters));
-    bp->waiters[bp->n_waiters++] = done;
+    oca_waiters_add(&bp->waiters, done);
     if (!bp->shutting_down) {
         bp->shutting_down = true;
         for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
@@ -523,7 +420,7 @@ static void batch_shutdown(struct oca_component *self, oca_done_cb done)
                 uv_close((uv_handle_t *)&bp->timers[s], on_timer_closed);
     }
     if (bp->open_handles == 0)
-        notify_done(bp);
+        oca_waiters_notify(&bp->waiters, bp->self);
 }
 
 static void batch_destroy(struct oca_component *self)
@@ -533,9 +430,9 @@ static void batch_destroy(struct oca_component *self)
         return;
     for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
         pending_free(&bp->pend[s]);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < OCA_LEVEL_COUNT; k++)
         free(bp->scratch[k].v);
-    free(bp->waiters);
+    free(bp->waiters.cbs);
     free(bp);
     self->state = NULL;
 }

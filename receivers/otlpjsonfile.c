@@ -89,8 +89,7 @@ struct otlpjsonfile_rx {
     bool started, shutting_down, timer_open, first_poll_done;
     struct tracked **files;
     size_t n_files, cap_files;
-    oca_done_cb *waiters;
-    size_t n_waiters;
+    struct oca_waiters waiters;     /* shutdown calls still to be answered */
 };
 
 /* The top-level key of each signal in both spellings the codec accepts. */
@@ -448,23 +447,11 @@ static void close_files(struct otlpjsonfile_rx *rx)
     rx->n_files = rx->cap_files = 0;
 }
 
-static void notify_done(struct otlpjsonfile_rx *rx)
-{
-    struct oca_component *self = rx->self;
-    oca_done_cb *list = rx->waiters;
-    size_t n = rx->n_waiters;
-    rx->waiters = NULL;
-    rx->n_waiters = 0;
-    for (size_t k = 0; k < n; k++)
-        list[k](self);
-    free(list);
-}
-
 static void on_timer_closed(uv_handle_t *h)
 {
     struct otlpjsonfile_rx *rx = h->data;
     rx->timer_open = false;
-    notify_done(rx);
+    oca_waiters_notify(&rx->waiters, rx->self);
 }
 
 /* Stops polling and closes the files; done is called once the timer is closed, once per call.
@@ -472,8 +459,7 @@ static void on_timer_closed(uv_handle_t *h)
 static void otlpjsonfile_shutdown(struct oca_component *self, oca_done_cb done)
 {
     struct otlpjsonfile_rx *rx = self->state;
-    rx->waiters = oca_xrealloc(rx->waiters, (rx->n_waiters + 1) * sizeof(*rx->waiters));
-    rx->waiters[rx->n_waiters++] = done;
+    oca_waiters_add(&rx->waiters, done);
     if (!rx->shutting_down) {
         rx->shutting_down = true;
         close_files(rx);
@@ -483,7 +469,7 @@ static void otlpjsonfile_shutdown(struct oca_component *self, oca_done_cb done)
         }
     }
     if (!rx->timer_open)
-        notify_done(rx);
+        oca_waiters_notify(&rx->waiters, rx->self);
 }
 
 static void otlpjsonfile_destroy(struct oca_component *self)
@@ -492,7 +478,7 @@ static void otlpjsonfile_destroy(struct oca_component *self)
     if (!rx)
         return;
     close_files(rx);
-    free(rx->waiters);
+    free(rx->waiters.cbs);
     free(rx);
     self->state = NULL;
 }

@@ -467,14 +467,6 @@ static ProtobufCMessage *logs_request(void)
 
 /* Checking. */
 
-static uint8_t *pack(const ProtobufCMessage *m, size_t *len)
-{
-    *len = protobuf_c_message_get_packed_size(m);
-    uint8_t *p = malloc(*len + 1);
-    assert_int_equal(protobuf_c_message_pack(m, p), *len);
-    return p;
-}
-
 static void *decode_ok(const ProtobufCMessageDescriptor *desc, const char *json)
 {
     ProtobufCMessage *m = NULL;
@@ -506,28 +498,18 @@ static char *encode(const ProtobufCMessage *m)
     return s;
 }
 
-static void assert_same_packing(const ProtobufCMessage *a, const ProtobufCMessage *b)
-{
-    size_t la, lb;
-    uint8_t *pa = pack(a, &la), *pb = pack(b, &lb);
-    assert_int_equal(la, lb);
-    assert_memory_equal(pa, pb, la);
-    free(pa);
-    free(pb);
-}
-
 /* encode -> decode gives the same protobuf bytes; the same holds for a message that went through
  * protobuf_c_message_unpack, and encoding the decoded message gives the same text. */
 static void assert_round_trip(const ProtobufCMessage *orig)
 {
     char *json = encode(orig);
     ProtobufCMessage *back = decode_ok(orig->descriptor, json);
-    assert_same_packing(orig, back);
+    oca_test_assert_same_packing(orig, back);
     assert_string_equal(encode(back), json);
 
     ProtobufCAllocator alloc = { oca_arena_alloc_cb, oca_arena_free_cb, arena };
     size_t len;
-    uint8_t *wire = pack(orig, &len);
+    uint8_t *wire = oca_test_pack(orig, &len);
     ProtobufCMessage *unpacked = protobuf_c_message_unpack(orig->descriptor, &alloc, len, wire);
     free(wire);
     assert_non_null(unpacked);
@@ -593,7 +575,7 @@ static void encodes_set_oneof_members_at_default(void **state)
     PB(Common__V1__AnyValue) *v = decode_ok(&PBD(common__v1__any_value), "{\"stringValue\":\"\"}");
     assert_int_equal(v->value_case, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE);
     size_t len;
-    free(pack(&v->base, &len));
+    free(oca_test_pack(&v->base, &len));
     assert_int_equal(len, 2);
 }
 

@@ -76,46 +76,25 @@ static const struct oca_field test_fields[] = {
     OCA_FIELD_END,
 };
 
-struct fixture {
-    struct oca_arena *arena;
-    struct oca_diag diag;
-    struct test_config cfg;
-};
+/* What the last decode() produced. */
+static struct test_config decoded;
 
-static int setup(void **state)
+/* Decodes yaml into a fresh `decoded` under path "test"; returns the error count. */
+static int decode(struct oca_test_fixture *f, const char *yaml)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->arena = oca_arena_new(1024);
-    oca_diag_init(&f->diag);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    oca_diag_free(&f->diag);
-    oca_arena_destroy(f->arena);
-    free(f);
-    return 0;
-}
-
-/* Decodes yaml into a fresh f->cfg under path "test"; returns the error count. */
-static int decode(struct fixture *f, const char *yaml)
-{
-    memset(&f->cfg, 0, sizeof(f->cfg));
+    memset(&decoded, 0, sizeof(decoded));
     oca_diag_free(&f->diag);
     const struct oca_ynode *node = NULL;
     if (yaml) {
         node = oca_yaml_parse(f->arena, "d.yaml", yaml, strlen(yaml), &f->diag);
         assert_non_null(node);
     }
-    int n = oca_config_decode(f->arena, test_fields, &f->cfg, node, "test", &f->diag);
+    int n = oca_config_decode(f->arena, test_fields, &decoded, node, "test", &f->diag);
     assert_int_equal(n, f->diag.errors);
     return n;
 }
 
-static void expect(struct fixture *f, const char *yaml, const char *messages)
+static void expect(struct oca_test_fixture *f, const char *yaml, const char *messages)
 {
     assert_int_not_equal(decode(f, yaml), 0);
     assert_string_equal(f->diag.text.data, messages);
@@ -146,22 +125,22 @@ static void assert_defaults(const struct test_config *c)
 
 static void test_defaults(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const char *empty[] = { NULL, "", "{}", "enabled:\nretries: ~\ntls:\n" };
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(decode(f, empty[i]), 0);
-        assert_defaults(&f->cfg);
+        assert_defaults(&decoded);
     }
 }
 
 static void test_every_kind(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     assert_int_equal(decode(f, "enabled: False\nretries: -5\nworkers: +65535\nratio: 1e-1\nname: 123\n"
                                "label: 'x y'\ntimeout: 1h\nlimit: 5KB\nmode: safe\nendpoint: \"[::1]:0\"\n"
                                "tags: [a, 'b']\nheaders: {k: v, n: 1}\ntls: {cert_file: c.pem}\n"),
                      0);
-    const struct test_config *c = &f->cfg;
+    const struct test_config *c = &decoded;
     assert_false(c->enabled);
     assert_int_equal(c->retries, -5);
     assert_int_equal(c->workers, 65535);
@@ -186,14 +165,14 @@ static void test_every_kind(void **state)
 
 static void test_bool(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const char *yes[] = { "enabled: true", "enabled: True", "enabled: TRUE" };
     const char *no[] = { "enabled: false", "enabled: False", "enabled: FALSE" };
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(decode(f, yes[i]), 0);
-        assert_true(f->cfg.enabled);
+        assert_true(decoded.enabled);
         assert_int_equal(decode(f, no[i]), 0);
-        assert_false(f->cfg.enabled);
+        assert_false(decoded.enabled);
     }
     expect(f, "enabled: yes\n", "d.yaml:1:10: test.enabled: expected a boolean (true or false), got \"yes\"\n");
     expect(f, "enabled: 'true'\n",
@@ -202,10 +181,10 @@ static void test_bool(void **state)
 
 static void test_integers(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     assert_int_equal(decode(f, "retries: +7\nworkers: 1\n"), 0);
-    assert_int_equal(f->cfg.retries, 7);
-    assert_int_equal(f->cfg.workers, 1);
+    assert_int_equal(decoded.retries, 7);
+    assert_int_equal(decoded.workers, 1);
     expect(f, "retries: 11\n", "d.yaml:1:10: test.retries: value 11 out of range [-5, 10]\n");
     expect(f, "workers: 70000\n", "d.yaml:1:10: test.workers: value 70000 out of range [1, 65535]\n");
     expect(f, "workers: -1\n", "d.yaml:1:10: test.workers: value -1 out of range [1, 65535]\n");
@@ -216,16 +195,16 @@ static void test_integers(void **state)
     expect(f, "retries: \"3\"\n", "d.yaml:1:10: test.retries: expected an integer, got a quoted string \"3\"\n");
     expect(f, "retries: [3]\n", "d.yaml:1:10: test.retries: expected an integer, got a sequence\n");
     /* A value out of range keeps the default. */
-    assert_int_equal(f->cfg.retries, 3);
+    assert_int_equal(decoded.retries, 3);
 }
 
 static void test_double(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     assert_int_equal(decode(f, "ratio: 1\n"), 0);
-    assert_true(f->cfg.ratio == 1.0);
+    assert_true(decoded.ratio == 1.0);
     assert_int_equal(decode(f, "ratio: .25\n"), 0);
-    assert_true(f->cfg.ratio == 0.25);
+    assert_true(decoded.ratio == 0.25);
     expect(f, "ratio: 1.5\n", "d.yaml:1:8: test.ratio: value 1.5 out of range [0, 1]\n");
     expect(f, "ratio: half\n", "d.yaml:1:8: test.ratio: expected a number, got \"half\"\n");
     expect(f, "ratio: .nan\n", "d.yaml:1:8: test.ratio: expected a number, got \".nan\"\n");
@@ -267,9 +246,9 @@ static void test_parse_duration(void **state)
 
 static void test_duration_field(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     assert_int_equal(decode(f, "timeout: 250ms\n"), 0);
-    assert_int_equal(f->cfg.timeout, 250 * OCA_NS_PER_MS);
+    assert_int_equal(decoded.timeout, 250 * OCA_NS_PER_MS);
     assert_int_equal(decode(f, "timeout: '1m'\n"), 0);
     expect(f, "timeout: 2h\n", "d.yaml:1:10: test.timeout: value 2h out of range [1ms, 1h]\n");
     expect(f, "timeout: 0\n", "d.yaml:1:10: test.timeout: value 0 out of range [1ms, 1h]\n");
@@ -309,9 +288,9 @@ static void test_parse_size(void **state)
 
 static void test_size_field(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     assert_int_equal(decode(f, "limit: 1GiB\n"), 0);
-    assert_int_equal(f->cfg.limit, 1 << 30);
+    assert_int_equal(decoded.limit, 1 << 30);
     expect(f, "limit: 2GiB\n", "d.yaml:1:8: test.limit: value 2GiB out of range [1KiB, 1GiB]\n");
     expect(f, "limit: 1000\n", "d.yaml:1:8: test.limit: value 1000 out of range [1KiB, 1GiB]\n");
     expect(f, "limit: 4 MiB\n",
@@ -320,16 +299,16 @@ static void test_size_field(void **state)
 
 static void test_enum(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     assert_int_equal(decode(f, "mode: \"safe\"\n"), 0);
-    assert_int_equal(f->cfg.mode, MODE_SAFE);
+    assert_int_equal(decoded.mode, MODE_SAFE);
     expect(f, "mode: slow\n", "d.yaml:1:7: test.mode: invalid value \"slow\" (one of: fast, safe)\n");
     expect(f, "mode: Fast\n", "d.yaml:1:7: test.mode: invalid value \"Fast\" (one of: fast, safe)\n");
 }
 
 static void test_parse_endpoint(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     static const struct { const char *in, *host; unsigned port; } ok[] = {
         { "localhost:4317", "localhost", 4317 }, { "0.0.0.0:1", "0.0.0.0", 1 }, { "[::1]:65535", "::1", 65535 },
         { ":4318", "", 4318 }, { "host:0", "host", 0 }, { "[::]:80", "::", 80 },
@@ -364,43 +343,43 @@ static void test_parse_endpoint(void **state)
 
 static void test_endpoint_field(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     assert_int_equal(decode(f, "endpoint: :9000\n"), 0);
-    assert_string_equal(f->cfg.endpoint.host, "");
-    assert_int_equal(f->cfg.endpoint.port, 9000);
+    assert_string_equal(decoded.endpoint.host, "");
+    assert_int_equal(decoded.endpoint.port, 9000);
     expect(f, "endpoint: localhost\n",
            "d.yaml:1:11: test.endpoint: invalid endpoint \"localhost\": missing port (expected host:port)\n");
 }
 
 static void test_strings_and_lists(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     expect(f, "name: {a: b}\n", "d.yaml:1:7: test.name: expected a string, got a mapping\n");
     expect(f, "tags: solo\n", "d.yaml:1:7: test.tags: expected a sequence of strings, got \"solo\"\n");
     expect(f, "tags:\n  - a\n  - [b]\n  - {c: d}\n",
            "d.yaml:3:5: test.tags: expected a string, got a sequence\n"
            "d.yaml:4:5: test.tags: expected a string, got a mapping\n");
-    assert_int_equal(f->cfg.tags.n, 0);
+    assert_int_equal(decoded.tags.n, 0);
     assert_int_equal(decode(f, "tags: []\n"), 0);
-    assert_int_equal(f->cfg.tags.n, 0);
+    assert_int_equal(decoded.tags.n, 0);
     expect(f, "headers: [a]\n", "d.yaml:1:10: test.headers: expected a mapping of strings to strings, got a sequence\n");
     expect(f, "headers:\n  a: [1]\n", "d.yaml:2:6: test.headers.a: expected a string, got a sequence\n");
 }
 
 static void test_sections(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     assert_int_equal(decode(f, "grpc:\n"), 0);
-    assert_true(f->cfg.grpc_on);
-    assert_int_equal(f->cfg.grpc.max_streams, 100);
-    assert_string_equal(f->cfg.grpc.endpoint.text, "0.0.0.0:4317");
+    assert_true(decoded.grpc_on);
+    assert_int_equal(decoded.grpc.max_streams, 100);
+    assert_string_equal(decoded.grpc.endpoint.text, "0.0.0.0:4317");
     assert_int_equal(decode(f, "grpc: {}\n"), 0);
-    assert_true(f->cfg.grpc_on);
+    assert_true(decoded.grpc_on);
     assert_int_equal(decode(f, "grpc:\n  max_streams: 5\n  tls:\n    insecure: true\n"), 0);
-    assert_true(f->cfg.grpc_on);
-    assert_int_equal(f->cfg.grpc.max_streams, 5);
-    assert_true(f->cfg.grpc.tls.insecure);
-    assert_string_equal(f->cfg.grpc.endpoint.text, "0.0.0.0:4317");
+    assert_true(decoded.grpc_on);
+    assert_int_equal(decoded.grpc.max_streams, 5);
+    assert_true(decoded.grpc.tls.insecure);
+    assert_string_equal(decoded.grpc.endpoint.text, "0.0.0.0:4317");
     expect(f, "grpc:\n  tls:\n    insecure: 1\n",
            "d.yaml:3:15: test.grpc.tls.insecure: expected a boolean (true or false), got \"1\"\n");
     expect(f, "tls: x\n", "d.yaml:1:6: test.tls: expected a mapping, got \"x\"\n");
@@ -409,7 +388,7 @@ static void test_sections(void **state)
 
 static void test_unknown_keys(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     expect(f, "grpc:\n  endpont: :1\n", "d.yaml:2:3: test.grpc.endpont: unknown key (did you mean endpoint?)\n");
     expect(f, "nmae: x\n", "d.yaml:1:1: test.nmae: unknown key (did you mean name?)\n");
     expect(f, "grpc:\n  zzz: 1\n",
@@ -418,7 +397,7 @@ static void test_unknown_keys(void **state)
 
 static void test_many_errors(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     assert_int_equal(decode(f, "enabled: 2\nbogus: 1\nworkers: 0\ngrpc:\n  max_streams: 0\nmode: x\n"), 5);
     assert_string_equal(f->diag.text.data,
                         "d.yaml:1:10: test.enabled: expected a boolean (true or false), got \"2\"\n"
@@ -428,8 +407,8 @@ static void test_many_errors(void **state)
                         "d.yaml:5:16: test.grpc.max_streams: value 0 out of range [1, 1000]\n"
                         "d.yaml:6:7: test.mode: invalid value \"x\" (one of: fast, safe)\n");
     /* Everything that was fine is still decoded. */
-    assert_true(f->cfg.grpc_on);
-    assert_int_equal(f->cfg.workers, 10);
+    assert_true(decoded.grpc_on);
+    assert_int_equal(decoded.workers, 10);
 }
 
 struct bad_default {
@@ -439,7 +418,7 @@ struct bad_default {
 
 static void test_bad_default(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     static const struct oca_field fields[] = {
         OCA_FIELD_DURATION(struct bad_default, timeout, "5", 0, OCA_NS_PER_S, "Timeout."),
         OCA_FIELD_ENDPOINT(struct bad_default, endpoint, "nope", "Endpoint."),
@@ -454,7 +433,7 @@ static void test_bad_default(void **state)
 
 static void test_empty_table(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const struct oca_ynode *node = oca_yaml_parse(f->arena, "d.yaml", "a: 1\n", 5, &f->diag);
     char cfg[1];
     assert_int_equal(oca_config_decode(f->arena, NULL, cfg, node, "extensions.x", &f->diag), 1);
@@ -503,26 +482,26 @@ static void test_kind_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_kind, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bool, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_integers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_double, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_parse_duration, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duration_field, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_parse_size, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_size_field, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enum, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_parse_endpoint, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_endpoint_field, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_strings_and_lists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sections, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_many_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_default, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_describe, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kind_names, setup, teardown),
+        OCA_TEST_WITH_FIXTURE(test_defaults),
+        OCA_TEST_WITH_FIXTURE(test_every_kind),
+        OCA_TEST_WITH_FIXTURE(test_bool),
+        OCA_TEST_WITH_FIXTURE(test_integers),
+        OCA_TEST_WITH_FIXTURE(test_double),
+        OCA_TEST_WITH_FIXTURE(test_parse_duration),
+        OCA_TEST_WITH_FIXTURE(test_duration_field),
+        OCA_TEST_WITH_FIXTURE(test_parse_size),
+        OCA_TEST_WITH_FIXTURE(test_size_field),
+        OCA_TEST_WITH_FIXTURE(test_enum),
+        OCA_TEST_WITH_FIXTURE(test_parse_endpoint),
+        OCA_TEST_WITH_FIXTURE(test_endpoint_field),
+        OCA_TEST_WITH_FIXTURE(test_strings_and_lists),
+        OCA_TEST_WITH_FIXTURE(test_sections),
+        OCA_TEST_WITH_FIXTURE(test_unknown_keys),
+        OCA_TEST_WITH_FIXTURE(test_many_errors),
+        OCA_TEST_WITH_FIXTURE(test_bad_default),
+        OCA_TEST_WITH_FIXTURE(test_empty_table),
+        OCA_TEST_WITH_FIXTURE(test_describe),
+        OCA_TEST_WITH_FIXTURE(test_kind_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,36 +11,13 @@
 #include "config/diag.h"
 #include "config/yaml_tree.h"
 
-struct fixture {
-    struct oca_arena *arena;
-    struct oca_diag diag;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->arena = oca_arena_new(1024);
-    oca_diag_init(&f->diag);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    oca_diag_free(&f->diag);
-    oca_arena_destroy(f->arena);
-    free(f);
-    return 0;
-}
-
-static struct oca_ynode *parse(struct fixture *f, const char *text)
+static struct oca_ynode *parse(struct oca_test_fixture *f, const char *text)
 {
     return oca_yaml_parse(f->arena, "t.yaml", text, strlen(text), &f->diag);
 }
 
 /* Parses text that must fail and checks the one message. */
-static void expect_error(struct fixture *f, const char *text, const char *message)
+static void expect_error(struct oca_test_fixture *f, const char *text, const char *message)
 {
     assert_null(parse(f, text));
     assert_int_equal(f->diag.errors, 1);
@@ -56,7 +33,7 @@ static void assert_pos(const struct oca_ynode *n, unsigned line, unsigned col)
 
 static void test_positions(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const struct oca_ynode *root = parse(f, "a: 1\nb:\n  c: \"x\"\n  d: [1, two]\n");
     assert_non_null(root);
     assert_int_equal(root->kind, OCA_YNODE_MAP);
@@ -83,7 +60,7 @@ static void test_positions(void **state)
 
 static void test_nulls(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const struct oca_ynode *root = parse(f, "a: null\nb: ~\nc:\nd: Null\ne: NULL\nf: \"null\"\ng: nul\nh: ''\n");
     assert_non_null(root);
     const char *nulls[] = { "a", "b", "c", "d", "e" };
@@ -99,7 +76,7 @@ static void test_nulls(void **state)
 
 static void test_empty_documents(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const char *texts[] = { "", "# only a comment\n", "---\n", "null\n", "\n\n" };
     for (size_t i = 0; i < 5; i++) {
         const struct oca_ynode *root = parse(f, texts[i]);
@@ -114,7 +91,7 @@ static void test_empty_documents(void **state)
 
 static void test_quoted(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const struct oca_ynode *root =
         parse(f, "plain: 5\nsingle: '5'\ndouble: \"5\"\nliteral: |\n  5\nfolded: >\n  5\ntagged: !!str 5\n");
     assert_non_null(root);
@@ -128,7 +105,7 @@ static void test_quoted(void **state)
 
 static void test_anchors_and_aliases(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const struct oca_ynode *root = parse(f, "base: &b\n  x: 1\nuse: *b\nname: &n hello\nlist: [*n, *b]\n");
     assert_non_null(root);
     const struct oca_ynode *base = oca_ynode_get(root, "base");
@@ -141,7 +118,7 @@ static void test_anchors_and_aliases(void **state)
 
 static void test_merge_keys(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const struct oca_ynode *root = parse(f, "base: &b {x: 1, y: 2}\nmore: &m {z: 3, y: 9}\n"
                                             "one:\n  y: 5\n  <<: *b\n"
                                             "two:\n  <<: [*b, *m]\n  w: 0\n");
@@ -165,7 +142,7 @@ static void test_merge_keys(void **state)
 
 static void test_unknown_and_recursive_alias(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     expect_error(f, "a: 1\nb: *nope\n", "t.yaml:2:4: unknown anchor \"nope\"\n");
     oca_diag_free(&f->diag);
     /* An anchor is only known once its node is complete, so a node cannot contain itself. */
@@ -174,19 +151,19 @@ static void test_unknown_and_recursive_alias(void **state)
 
 static void test_duplicate_key(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     expect_error(f, "a: 1\nb:\n  c: 1\n  c: 2\n", "t.yaml:4:3: duplicate key \"c\"\n");
 }
 
 static void test_non_scalar_key(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     expect_error(f, "a: 1\n? [x, y]\n: 2\n", "t.yaml:2:3: mapping keys must be strings\n");
 }
 
 static void test_syntax_errors(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     expect_error(f, "a: 1\nb: [1, 2\nc: 3\n",
                  "t.yaml:3:2: did not find expected ',' or ']' (while parsing a flow sequence at line 2)\n");
     oca_diag_free(&f->diag);
@@ -202,7 +179,7 @@ static void test_syntax_errors(void **state)
 
 static void test_limits(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     char deep[200];
     memset(deep, '[', 100);
     memset(deep + 100, ']', 99);
@@ -227,7 +204,7 @@ static void test_limits(void **state)
 
 static void test_env_expansion(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     setenv("OCA_T_SET", "hello", 1);
     setenv("OCA_T_EMPTY", "", 1);
     unsetenv("OCA_T_UNSET");
@@ -258,7 +235,7 @@ static void test_env_expansion(void **state)
 
 static void test_env_malformed(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const char *bad = NULL;
     size_t len;
     assert_null(oca_yaml_expand_env(f->arena, "a${OCA_T_SET", 12, &len, &bad));
@@ -275,7 +252,7 @@ static void test_env_malformed(void **state)
 
 static void test_env_in_tree(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     setenv("OCA_T_SET", "hello", 1);
     const struct oca_ynode *root = parse(f, "${OCA_T_SET}: ${OCA_T_SET}\nq: \"${OCA_T_SET}\"\nn: ${OCA_T_UNSET}\n");
     assert_non_null(root);
@@ -288,7 +265,7 @@ static void test_env_in_tree(void **state)
 
 static void test_get(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const struct oca_ynode *root = parse(f, "a: 1\nb: [x]\n");
     assert_string_equal(oca_ynode_get(root, "a")->scalar, "1");
     assert_null(oca_ynode_get(root, "c"));
@@ -298,7 +275,7 @@ static void test_get(void **state)
 
 static void test_merge(void **state)
 {
-    struct fixture *f = *state;
+    struct oca_test_fixture *f = *state;
     const struct oca_ynode *base = parse(f, "a: {x: 1, y: 2}\nb: [1]\nc: 1\ne: {k: v}\n");
     const struct oca_ynode *over = parse(f, "a: {y: 3, z: 4}\nb: [2]\nd: 5\ne: plain\n");
     const struct oca_ynode *m = oca_ynode_merge(f->arena, base, over);
@@ -328,22 +305,22 @@ static void test_merge(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_positions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nulls, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_documents, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quoted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_anchors_and_aliases, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_merge_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_and_recursive_alias, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duplicate_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_non_scalar_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_syntax_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_env_expansion, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_env_malformed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_env_in_tree, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
+        OCA_TEST_WITH_FIXTURE(test_positions),
+        OCA_TEST_WITH_FIXTURE(test_nulls),
+        OCA_TEST_WITH_FIXTURE(test_empty_documents),
+        OCA_TEST_WITH_FIXTURE(test_quoted),
+        OCA_TEST_WITH_FIXTURE(test_anchors_and_aliases),
+        OCA_TEST_WITH_FIXTURE(test_merge_keys),
+        OCA_TEST_WITH_FIXTURE(test_unknown_and_recursive_alias),
+        OCA_TEST_WITH_FIXTURE(test_duplicate_key),
+        OCA_TEST_WITH_FIXTURE(test_non_scalar_key),
+        OCA_TEST_WITH_FIXTURE(test_syntax_errors),
+        OCA_TEST_WITH_FIXTURE(test_limits),
+        OCA_TEST_WITH_FIXTURE(test_env_expansion),
+        OCA_TEST_WITH_FIXTURE(test_env_malformed),
+        OCA_TEST_WITH_FIXTURE(test_env_in_tree),
+        OCA_TEST_WITH_FIXTURE(test_get),
+        OCA_TEST_WITH_FIXTURE(test_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,9 +16,7 @@
 #include "base/arena.h"
 #include "base/errors.h"
 #include "base/log.h"
-#include "config/decode.h"
 #include "config/diag.h"
-#include "config/yaml_tree.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 #include "pipeline/counters.h"
@@ -27,207 +25,77 @@ extern const struct oca_component_type oca_file_exporter;
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 
-struct harness {
-    uv_loop_t loop;
-    struct oca_arena *arena;
-    struct oca_component comp;
-    struct oca_counters counters;
-    int done_calls;
-    char dir[64];
-    char path[128];
-};
-
-static void make_dir(struct harness *h, const char *file)
-{
-    snprintf(h->dir, sizeof(h->dir), "/tmp/oca-file-test-XXXXXX");
-    assert_non_null(mkdtemp(h->dir));
-    snprintf(h->path, sizeof(h->path), "%s/%s", h->dir, file);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    for (struct dirent *e; (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* Decodes "path: <a new directory>/<file>" plus extra_yaml and creates the exporter. */
-static void setup_file(struct harness *h, const char *extra_yaml, const char *file)
+static void setup_file(struct oca_test_harness *h, const char *extra_yaml, const char *file)
 {
     memset(h, 0, sizeof(*h));
-    make_dir(h, file);
-    assert_int_equal(uv_loop_init(&h->loop), 0);
-    h->arena = oca_arena_new(4096);
+    oca_test_make_dir(h->dir, sizeof(h->dir), "oca-file-test");
+    snprintf(h->path, sizeof(h->path), "%s/%s", h->dir, file);
     char yaml[1024];
     snprintf(yaml, sizeof(yaml), "path: %s\n%s", h->path, extra_yaml);
-    struct oca_diag diag;
-    oca_diag_init(&diag);
-    void *cfg = oca_arena_zalloc(h->arena, oca_file_exporter.config_size);
-    const struct oca_ynode *node = oca_yaml_parse(h->arena, "t.yaml", yaml, strlen(yaml), &diag);
-    assert_non_null(node);
-    assert_int_equal(oca_config_decode(h->arena, oca_file_exporter.fields, cfg, node, "exporters.file", &diag), 0);
-    diag.ctx = node;
-    diag.ctx_path = "exporters.file";
-    assert_int_equal(oca_file_exporter.validate(cfg, &diag), OCA_OK);
-    oca_diag_free(&diag);
-    h->comp.type = &oca_file_exporter;
-    h->comp.id = "file";
-    h->comp.config = cfg;
-    h->comp.counters = &h->counters;
-    h->comp.loop = &h->loop;
-    assert_int_equal(oca_file_exporter.create(&h->comp, NULL), OCA_OK);
+    oca_test_harness_init(h, &oca_file_exporter, "file", yaml, "exporters.file");
 }
 
-static void setup(struct harness *h, const char *extra_yaml)
+static void setup(struct oca_test_harness *h, const char *extra_yaml)
 {
     setup_file(h, extra_yaml, "out.json");
 }
 
-static void on_done(struct oca_component *self)
+static int seq;     /* numbers the spans of make_traces across calls */
+
+/* A span named span-<seq> whose attribute "pad" is the string arg. */
+static ProtobufCMessage *make_span(struct oca_arena *a, size_t k, const void *arg)
 {
-    struct harness *h = (struct harness *)((char *)self - offsetof(struct harness, comp));
-    h->done_calls++;
-}
-
-static void on_guard(uv_timer_t *t) { (void)t; }
-
-static bool run_until(uv_loop_t *loop, bool (*cond)(void *), void *arg, uint64_t ms)
-{
-    uv_timer_t guard;
-    uv_timer_init(loop, &guard);
-    uv_timer_start(&guard, on_guard, ms, 0);
-    uint64_t deadline = uv_hrtime() + ms * 1000000;
-    bool ok;
-    while (!(ok = cond(arg)) && uv_hrtime() < deadline)
-        uv_run(loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
-    return ok;
-}
-
-static bool done_called(void *arg) { return ((struct harness *)arg)->done_calls > 0; }
-
-static void shutdown_and_wait(struct harness *h)
-{
-    oca_file_exporter.shutdown(&h->comp, on_done);
-    assert_true(run_until(&h->loop, done_called, h, 10000));
-}
-
-static void teardown(struct harness *h)
-{
-    if (h->done_calls == 0)
-        shutdown_and_wait(h);
-    oca_file_exporter.destroy(&h->comp);
-    uv_run(&h->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&h->loop), 0);
-    oca_arena_destroy(h->arena);
-    remove_dir(h->dir);
-}
-
-static KeyValue *string_attr(struct oca_arena *a, const char *k, const char *v)
-{
-    KeyValue *kv = oca_arena_zalloc(a, sizeof(*kv));
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = oca_arena_strdup(a, k);
-    kv->value = oca_arena_zalloc(a, sizeof(*kv->value));
-    opentelemetry__proto__common__v1__any_value__init(kv->value);
-    kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    kv->value->string_value = oca_arena_strdup(a, v);
-    return kv;
+    (void)k;
+    Opentelemetry__Proto__Trace__V1__Span *sp = oca_arena_zalloc(a, sizeof(*sp));
+    opentelemetry__proto__trace__v1__span__init(sp);
+    char nm[32];
+    snprintf(nm, sizeof(nm), "span-%d", seq++);
+    sp->name = oca_arena_strdup(a, nm);
+    uint8_t tid[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, (uint8_t)seq };
+    uint8_t sid[8] = { 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, (uint8_t)seq };
+    sp->trace_id = (ProtobufCBinaryData){ 16, oca_arena_memdup(a, tid, 16) };
+    sp->span_id = (ProtobufCBinaryData){ 8, oca_arena_memdup(a, sid, 8) };
+    sp->start_time_unix_nano = 1700000000000000000ull;
+    sp->end_time_unix_nano = 1700000000000000000ull + 1234;
+    sp->n_attributes = 1;
+    sp->attributes = oca_arena_zalloc(a, sizeof(KeyValue *));
+    sp->attributes[0] = oca_test_string_attr(a, "pad", arg);
+    return &sp->base;
 }
 
 /* A request with n spans, each carrying an attribute of pad_len bytes (for size). */
 static struct oca_batch *make_traces(size_t n, size_t pad_len)
 {
-    static int seq;
-    struct oca_batch *b = oca_batch_new(OCA_SIGNAL_TRACES);
-    struct oca_arena *a = b->arena;
     char *pad = calloc(1, pad_len + 1);
     memset(pad, 'x', pad_len);
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = oca_arena_zalloc(a, sizeof(*rs));
-    opentelemetry__proto__trace__v1__resource_spans__init(rs);
-    rs->resource = oca_arena_zalloc(a, sizeof(*rs->resource));
-    opentelemetry__proto__resource__v1__resource__init(rs->resource);
-    rs->resource->n_attributes = 1;
-    rs->resource->attributes = oca_arena_zalloc(a, sizeof(KeyValue *));
-    rs->resource->attributes[0] = string_attr(a, "service.name", "svc");
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = oca_arena_zalloc(a, sizeof(*ss));
-    opentelemetry__proto__trace__v1__scope_spans__init(ss);
-    ss->n_spans = n;
-    ss->spans = oca_arena_zalloc(a, n * sizeof(*ss->spans));
-    for (size_t k = 0; k < n; k++) {
-        Opentelemetry__Proto__Trace__V1__Span *sp = oca_arena_zalloc(a, sizeof(*sp));
-        opentelemetry__proto__trace__v1__span__init(sp);
-        char nm[32];
-        snprintf(nm, sizeof(nm), "span-%d", seq++);
-        sp->name = oca_arena_strdup(a, nm);
-        uint8_t tid[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, (uint8_t)seq };
-        uint8_t sid[8] = { 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, (uint8_t)seq };
-        sp->trace_id = (ProtobufCBinaryData){ 16, oca_arena_memdup(a, tid, 16) };
-        sp->span_id = (ProtobufCBinaryData){ 8, oca_arena_memdup(a, sid, 8) };
-        sp->start_time_unix_nano = 1700000000000000000ull;
-        sp->end_time_unix_nano = 1700000000000000000ull + 1234;
-        sp->n_attributes = 1;
-        sp->attributes = oca_arena_zalloc(a, sizeof(KeyValue *));
-        sp->attributes[0] = string_attr(a, "pad", pad);
-        ss->spans[k] = sp;
-    }
+    struct oca_batch *b = oca_test_make_batch(OCA_SIGNAL_TRACES, "svc", n, make_span, pad);
     free(pad);
-    rs->n_scope_spans = 1;
-    rs->scope_spans = oca_arena_zalloc(a, sizeof(*rs->scope_spans));
-    rs->scope_spans[0] = ss;
-    b->traces->n_resource_spans = 1;
-    b->traces->resource_spans = oca_arena_zalloc(a, sizeof(*b->traces->resource_spans));
-    b->traces->resource_spans[0] = rs;
-    b->items = oca_batch_count_items(OCA_SIGNAL_TRACES, b->msg);
     return b;
+}
+
+static ProtobufCMessage *make_log(struct oca_arena *a, size_t k, const void *arg)
+{
+    (void)arg;
+    Opentelemetry__Proto__Logs__V1__LogRecord *lr = oca_arena_zalloc(a, sizeof(*lr));
+    opentelemetry__proto__logs__v1__log_record__init(lr);
+    lr->severity_text = oca_arena_strdup(a, "INFO");
+    lr->severity_number = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
+    lr->time_unix_nano = 1700000000000000000ull + k;
+    lr->body = oca_test_string_attr(a, "b", "line \"quoted\"\n\ttab")->value;
+    return &lr->base;
 }
 
 static struct oca_batch *make_logs(size_t n)
 {
-    struct oca_batch *b = oca_batch_new(OCA_SIGNAL_LOGS);
-    struct oca_arena *a = b->arena;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = oca_arena_zalloc(a, sizeof(*rl));
-    opentelemetry__proto__logs__v1__resource_logs__init(rl);
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = oca_arena_zalloc(a, sizeof(*sl));
-    opentelemetry__proto__logs__v1__scope_logs__init(sl);
-    sl->n_log_records = n;
-    sl->log_records = oca_arena_zalloc(a, n * sizeof(*sl->log_records));
-    for (size_t k = 0; k < n; k++) {
-        Opentelemetry__Proto__Logs__V1__LogRecord *lr = oca_arena_zalloc(a, sizeof(*lr));
-        opentelemetry__proto__logs__v1__log_record__init(lr);
-        lr->severity_text = oca_arena_strdup(a, "INFO");
-        lr->severity_number = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
-        lr->time_unix_nano = 1700000000000000000ull + k;
-        lr->body = string_attr(a, "b", "line \"quoted\"\n\ttab")->value;
-        sl->log_records[k] = lr;
-    }
-    rl->n_scope_logs = 1;
-    rl->scope_logs = oca_arena_zalloc(a, sizeof(*rl->scope_logs));
-    rl->scope_logs[0] = sl;
-    b->logs->n_resource_logs = 1;
-    b->logs->resource_logs = oca_arena_zalloc(a, sizeof(*b->logs->resource_logs));
-    b->logs->resource_logs[0] = rl;
-    b->items = oca_batch_count_items(OCA_SIGNAL_LOGS, b->msg);
-    return b;
+    return oca_test_make_batch(OCA_SIGNAL_LOGS, NULL, n, make_log, NULL);
 }
 
-static struct oca_batch *make_metrics(void)
+/* The gauge queue.depth with the points 0 and 2.5. */
+static ProtobufCMessage *make_metric(struct oca_arena *a, size_t k, const void *arg)
 {
-    struct oca_batch *b = oca_batch_new(OCA_SIGNAL_METRICS);
-    struct oca_arena *a = b->arena;
-    Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = oca_arena_zalloc(a, sizeof(*rm));
-    opentelemetry__proto__metrics__v1__resource_metrics__init(rm);
-    Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = oca_arena_zalloc(a, sizeof(*sm));
-    opentelemetry__proto__metrics__v1__scope_metrics__init(sm);
+    (void)k;
+    (void)arg;
     Opentelemetry__Proto__Metrics__V1__Metric *m = oca_arena_zalloc(a, sizeof(*m));
     opentelemetry__proto__metrics__v1__metric__init(m);
     m->name = oca_arena_strdup(a, "queue.depth");
@@ -244,31 +112,12 @@ static struct oca_batch *make_metrics(void)
         dp->as_double = 2.5 * p;
         m->gauge->data_points[p] = dp;
     }
-    sm->n_metrics = 1;
-    sm->metrics = oca_arena_zalloc(a, sizeof(*sm->metrics));
-    sm->metrics[0] = m;
-    rm->n_scope_metrics = 1;
-    rm->scope_metrics = oca_arena_zalloc(a, sizeof(*rm->scope_metrics));
-    rm->scope_metrics[0] = sm;
-    b->metrics->n_resource_metrics = 1;
-    b->metrics->resource_metrics = oca_arena_zalloc(a, sizeof(*b->metrics->resource_metrics));
-    b->metrics->resource_metrics[0] = rm;
-    b->items = oca_batch_count_items(OCA_SIGNAL_METRICS, b->msg);
-    return b;
+    return &m->base;
 }
 
-static char *read_all(const char *path, size_t *len)
+static struct oca_batch *make_metrics(void)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *data = calloc(1, (size_t)n + 1);
-    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return data;
+    return oca_test_make_batch(OCA_SIGNAL_METRICS, NULL, 1, make_metric, NULL);
 }
 
 static void write_file(const char *path, const char *text)
@@ -285,17 +134,6 @@ static off_t file_size(const char *path)
     return stat(path, &st) == 0 ? st.st_size : -1;
 }
 
-/* Two requests are equal when their protobuf encodings are. */
-static void assert_same_request(const struct oca_batch *a, const struct oca_batch *b)
-{
-    size_t la, lb;
-    uint8_t *pa = oca_batch_pack(a, &la), *pb = oca_batch_pack(b, &lb);
-    assert_int_equal(la, lb);
-    assert_memory_equal(pa, pb, la);
-    free(pa);
-    free(pb);
-}
-
 struct size_cond {
     const char *path;
     off_t at_least;
@@ -310,7 +148,7 @@ static bool file_has(void *arg)
 static void test_json_lines(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "flush_interval: 20ms\n");
     write_file(h.path, "left over from before\n");
     assert_int_equal(oca_file_exporter.start(&h.comp, &h.loop), OCA_OK);
@@ -322,17 +160,17 @@ static void test_json_lines(void **state)
     /* Nothing is written until the flush timer fires. */
     assert_int_equal(file_size(h.path), 0);
     struct size_cond c = { h.path, 1 };
-    assert_true(run_until(&h.loop, file_has, &c, 5000));
+    assert_true(oca_test_run_until(&h.loop, file_has, &c, 5000));
     assert_int_equal(h.counters.items[OCA_EDGE_SENT][OCA_SIGNAL_TRACES], 3);
     for (int k = 1; k < 4; k++)
         assert_int_equal(oca_file_exporter.consume(&h.comp, sigs[k], sent[k]), OCA_OK);
-    shutdown_and_wait(&h);
+    oca_test_harness_shutdown(&h);
     assert_int_equal(h.counters.items[OCA_EDGE_SENT][OCA_SIGNAL_TRACES], 4);
     assert_int_equal(h.counters.items[OCA_EDGE_SENT][OCA_SIGNAL_METRICS], 2);
     assert_int_equal(h.counters.items[OCA_EDGE_SENT][OCA_SIGNAL_LOGS], 2);
     assert_int_equal(h.counters.items[OCA_EDGE_SEND_FAILED][OCA_SIGNAL_TRACES], 0);
     size_t len;
-    char *text = read_all(h.path, &len);
+    char *text = oca_test_read_file(h.path, &len);
     char *line = text;
     for (int k = 0; k < 4; k++) {
         char *nl = strchr(line, '\n');
@@ -344,14 +182,14 @@ static void test_json_lines(void **state)
                                    detail, sizeof(detail));
         if (err)
             fail_msg("line %d: %s", k + 1, detail);
-        assert_same_request(sent[k], back);
+        oca_test_assert_same_packing(sent[k]->msg, back->msg);   /* the same request */
         oca_batch_unref(back);
         oca_batch_unref(sent[k]);
         line = nl + 1;
     }
     assert_int_equal(*line, '\0');
     free(text);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static uint32_t be32(const unsigned char *p)
@@ -363,7 +201,7 @@ static uint32_t be32(const unsigned char *p)
 static size_t count_frames(const char *path, size_t *items)
 {
     size_t len, n = 0, off = 0;
-    char *data = read_all(path, &len);
+    char *data = oca_test_read_file(path, &len);
     while (off < len) {
         assert_true(off + 4 <= len);
         uint32_t flen = be32((const unsigned char *)data + off);
@@ -384,15 +222,15 @@ static size_t count_frames(const char *path, size_t *items)
 static void test_proto_framing(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "format: proto\n");
     assert_int_equal(oca_file_exporter.start(&h.comp, &h.loop), OCA_OK);
     struct oca_batch *a = make_traces(2, 5), *b = make_traces(4, 0);
     assert_int_equal(oca_file_exporter.consume(&h.comp, OCA_SIGNAL_TRACES, a), OCA_OK);
     assert_int_equal(oca_file_exporter.consume(&h.comp, OCA_SIGNAL_TRACES, b), OCA_OK);
-    shutdown_and_wait(&h);
+    oca_test_harness_shutdown(&h);
     size_t len;
-    unsigned char *data = (unsigned char *)read_all(h.path, &len);
+    unsigned char *data = (unsigned char *)oca_test_read_file(h.path, &len);
     size_t la, lb;
     uint8_t *pa = oca_batch_pack(a, &la), *pb = oca_batch_pack(b, &lb);
     assert_int_equal(len, 4 + la + 4 + lb);
@@ -406,30 +244,30 @@ static void test_proto_framing(void **state)
     oca_batch_unref(a);
     oca_batch_unref(b);
     assert_int_equal(h.counters.items[OCA_EDGE_SENT][OCA_SIGNAL_TRACES], 6);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_append_keeps_content(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "append: true\nflush_interval: 0s\n");
     write_file(h.path, "first\n");
     assert_int_equal(oca_file_exporter.start(&h.comp, &h.loop), OCA_OK);
     struct oca_batch *a = make_logs(1);
     assert_int_equal(oca_file_exporter.consume(&h.comp, OCA_SIGNAL_LOGS, a), OCA_OK);
     oca_batch_unref(a);
-    shutdown_and_wait(&h);
+    oca_test_harness_shutdown(&h);
     size_t len;
-    char *text = read_all(h.path, &len);
+    char *text = oca_test_read_file(h.path, &len);
     assert_int_equal(strncmp(text, "first\n{", 7), 0);
     assert_int_equal(text[len - 1], '\n');
     free(text);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 struct sent_cond {
-    struct harness *h;
+    struct oca_test_harness *h;
     uint64_t items;
 };
 
@@ -452,7 +290,7 @@ static bool is_backup_name(const char *name)
 static void test_rotation_keeps_max_backups(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "format: proto\nflush_interval: 0s\nrotation:\n  max_megabytes: 1\n  max_backups: 2\n");
     assert_int_equal(oca_file_exporter.start(&h.comp, &h.loop), OCA_OK);
     /* 40 records of about 100 KB: ten fit in 1 MiB, so four files and three rotations. */
@@ -462,8 +300,8 @@ static void test_rotation_keeps_max_backups(void **state)
         oca_batch_unref(b);
     }
     struct sent_cond c = { &h, 40 };
-    assert_true(run_until(&h.loop, sent_all, &c, 20000));
-    shutdown_and_wait(&h);
+    assert_true(oca_test_run_until(&h.loop, sent_all, &c, 20000));
+    oca_test_harness_shutdown(&h);
     assert_int_equal(h.counters.items[OCA_EDGE_SEND_FAILED][OCA_SIGNAL_TRACES], 0);
     DIR *d = opendir(h.dir);
     assert_non_null(d);
@@ -485,10 +323,10 @@ static void test_rotation_keeps_max_backups(void **state)
     assert_int_equal(backups, 2);
     assert_int_equal(frames, 30);
     assert_int_equal(items, 30);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
-static bool exists_in(const struct harness *h, const char *name)
+static bool exists_in(const struct oca_test_harness *h, const char *name)
 {
     char p[512];
     snprintf(p, sizeof(p), "%s/%s", h->dir, name);
@@ -498,7 +336,7 @@ static bool exists_in(const struct harness *h, const char *name)
 static void test_rotation_removes_old_backups(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "format: proto\nflush_interval: 0s\nrotation:\n  max_megabytes: 1\n  max_days: 1\n  max_backups: 0\n");
     char p[512];
     const char *names[] = { "out-2000-01-01T00-00-00.000.json", "out-keep.json", "other-2000-01-01T00-00-00.000.json" };
@@ -514,8 +352,8 @@ static void test_rotation_removes_old_backups(void **state)
         oca_batch_unref(b);
     }
     struct sent_cond c = { &h, 11 };
-    assert_true(run_until(&h.loop, sent_all, &c, 20000));
-    shutdown_and_wait(&h);
+    assert_true(oca_test_run_until(&h.loop, sent_all, &c, 20000));
+    oca_test_harness_shutdown(&h);
     /* The backup from 2000 is older than a day; files not named like backups of out.json stay. */
     assert_false(exists_in(&h, names[0]));
     assert_true(exists_in(&h, names[1]));
@@ -527,42 +365,34 @@ static void test_rotation_removes_old_backups(void **state)
     closedir(d);
     assert_int_equal(backups, 1);
     assert_int_equal(count_frames(h.path, NULL), 1);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_missing_directory_fails_start(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup_file(&h, "", "no/such/dir/out.json");
-    FILE *capture = tmpfile();
-    int saved = dup(STDERR_FILENO);
-    dup2(fileno(capture), STDERR_FILENO);
+    struct oca_test_capture cap;
+    oca_test_capture_start(&cap);
     int err = oca_file_exporter.start(&h.comp, &h.loop);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
+    char *text = oca_test_capture_end(&cap);
     assert_int_not_equal(err, OCA_OK);
-    fseek(capture, 0, SEEK_END);
-    long n = ftell(capture);
-    rewind(capture);
-    char *text = calloc(1, (size_t)n + 1);
-    assert_int_equal(fread(text, 1, (size_t)n, capture), (size_t)n);
-    fclose(capture);
     assert_non_null(strstr(text, h.path));
     assert_non_null(strstr(text, "No such file or directory"));
     free(text);
     /* Shutdown after a failed start still answers, once per call. */
-    oca_file_exporter.shutdown(&h.comp, on_done);
-    oca_file_exporter.shutdown(&h.comp, on_done);
+    oca_file_exporter.shutdown(&h.comp, oca_test_on_done);
+    oca_file_exporter.shutdown(&h.comp, oca_test_on_done);
     uv_run(&h.loop, UV_RUN_DEFAULT);
     assert_int_equal(h.done_calls, 2);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_pending_bound_refuses(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "format: proto\n");
     /* Not started: nothing is written, so the buffer only grows until the bound. */
     struct oca_batch *big = make_traces(1, 1 << 20);
@@ -580,20 +410,17 @@ static void test_pending_bound_refuses(void **state)
     assert_int_equal(h.counters.queue_size, 64);
     int saved_level = oca_log_get_level();
     oca_log_set_level(OCA_LOG_NONE);
-    shutdown_and_wait(&h);
+    oca_test_harness_shutdown(&h);
     oca_log_set_level(saved_level);
     assert_int_equal(h.counters.items[OCA_EDGE_SEND_FAILED][OCA_SIGNAL_TRACES], 64);
     assert_int_equal(h.counters.queue_size, 0);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static int validate_yaml(const char *yaml, struct oca_diag *diag, struct oca_arena *a)
 {
-    void *cfg = oca_arena_zalloc(a, oca_file_exporter.config_size);
-    const struct oca_ynode *node = oca_yaml_parse(a, "t.yaml", yaml, strlen(yaml), diag);
-    assert_int_equal(oca_config_decode(a, oca_file_exporter.fields, cfg, node, "exporters.file", diag), 0);
-    diag->ctx = node;
-    diag->ctx_path = "exporters.file";
+    void *cfg;
+    assert_int_equal(oca_test_decode_config(a, &oca_file_exporter, yaml, "exporters.file", diag, &cfg), 0);
     return oca_file_exporter.validate(cfg, diag);
 }
 

@@ -48,6 +48,65 @@ static void test_item_counts(void **state)
     oca_batch_unref(l);
 }
 
+/* The offsets of oca_batch_levels are those protobuf-c's descriptors give for the repeated field
+ * of each level, resource and scope entries keep their Resource and InstrumentationScope in field
+ * 1, and every metric data message keeps its points in field 1, data_points. */
+static void test_levels_match_descriptors(void **state)
+{
+    (void)state;
+    static const char *const fields[OCA_SIGNAL_COUNT][OCA_LEVEL_COUNT] = {
+        { "resource_spans", "scope_spans", "spans" },
+        { "resource_metrics", "scope_metrics", "metrics" },
+        { "resource_logs", "scope_logs", "log_records" },
+    };
+    for (int s = 0; s < OCA_SIGNAL_COUNT; s++) {
+        const struct oca_otlp_level *lv = oca_batch_levels((enum oca_signal)s);
+        const ProtobufCMessageDescriptor *parent = oca_batch_descriptor((enum oca_signal)s);
+        for (int d = 0; d < OCA_LEVEL_COUNT; d++) {
+            const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(parent, fields[s][d]);
+            assert_non_null(f);
+            assert_int_equal(f->label, PROTOBUF_C_LABEL_REPEATED);
+            assert_int_equal(lv[d].count_offset, f->quantifier_offset);
+            assert_int_equal(lv[d].children_offset, f->offset);
+            assert_ptr_equal(lv[d].child, f->descriptor);
+            if (d != OCA_LEVEL_ITEMS)   /* what oca_batch_entry_head finds */
+                assert_string_equal(protobuf_c_message_descriptor_get_field(lv[d].child, 1)->name,
+                                    d == OCA_LEVEL_RESOURCES ? "resource" : "scope");
+            parent = lv[d].child;
+        }
+    }
+    assert_null(oca_batch_levels(OCA_SIGNAL_COUNT));
+    static const char *const data[] = { "gauge", "sum", "histogram", "exponential_histogram", "summary" };
+    for (size_t k = 0; k < sizeof(data) / sizeof(data[0]); k++) {
+        const ProtobufCFieldDescriptor *member = protobuf_c_message_descriptor_get_field_by_name(
+            &opentelemetry__proto__metrics__v1__metric__descriptor, data[k]);
+        const ProtobufCFieldDescriptor *points = protobuf_c_message_descriptor_get_field(member->descriptor, 1);
+        assert_string_equal(points->name, "data_points");
+    }
+}
+
+/* oca_batch_metric_data finds the points of whichever data member is set, and none without one. */
+static void test_metric_data(void **state)
+{
+    (void)state;
+    struct oca_batch *m = decode_json(OCA_SIGNAL_METRICS, metrics_json);
+    const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = m->metrics->resource_metrics[0]->scope_metrics[0];
+    static const size_t want[] = { 2, 1, 1, 1, 2, 0 };
+    assert_int_equal(sm->n_metrics, 6);
+    for (size_t k = 0; k < sm->n_metrics; k++) {
+        struct oca_otlp_level points;
+        ProtobufCMessage *data = oca_batch_metric_data(sm->metrics[k], &points);
+        assert_int_equal(oca_batch_metric_points(sm->metrics[k]), want[k]);
+        if (want[k] == 0) {
+            assert_null(data);
+            continue;
+        }
+        assert_ptr_equal(data, sm->metrics[k]->gauge);   /* the data oneof is one union */
+        assert_int_equal(oca_batch_child_count(&points, data), want[k]);
+    }
+    oca_batch_unref(m);
+}
+
 static void test_proto_round_trip_and_clone(void **state)
 {
     (void)state;
@@ -107,6 +166,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_item_counts),
+        cmocka_unit_test(test_levels_match_descriptors),
+        cmocka_unit_test(test_metric_data),
         cmocka_unit_test(test_proto_round_trip_and_clone),
         cmocka_unit_test(test_hold_keeps_source_alive),
         cmocka_unit_test(test_bad_input_is_refused_with_detail),

@@ -10,9 +10,7 @@
 
 #include "base/arena.h"
 #include "base/errors.h"
-#include "config/decode.h"
 #include "config/diag.h"
-#include "config/yaml_tree.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 #include "pipeline/counters.h"
@@ -33,115 +31,11 @@ typedef Opentelemetry__Proto__Logs__V1__LogRecord LogRecord;
 typedef Opentelemetry__Proto__Resource__V1__Resource Resource;
 typedef Opentelemetry__Proto__Common__V1__InstrumentationScope Scope;
 
-#define MAX_GOT 1024
-
-struct fake {
-    struct oca_consumer base;
-    struct oca_batch *got[MAX_GOT];
-    size_t n;
-    size_t calls;
-    int refuse_with;        /* returned while refuse_left > 0 */
-    int refuse_left;
-};
-
-struct harness {
-    uv_loop_t loop;
-    struct oca_arena *arena;
-    struct oca_component comp;
-    struct oca_counters counters;
-    struct fake fake;
-    int done_calls;
-};
-
-static int fake_consume(struct oca_consumer *c, enum oca_signal sig, struct oca_batch *b)
-{
-    struct fake *f = (struct fake *)c;
-    f->calls++;
-    assert_int_equal(sig, b->signal);
-    if (f->refuse_left > 0) {
-        f->refuse_left--;
-        return f->refuse_with;
-    }
-    assert_true(f->n < MAX_GOT);
-    f->got[f->n++] = oca_batch_ref(b);
-    return OCA_OK;
-}
-
-static void setup(struct harness *h, const char *yaml)
+static void setup(struct oca_test_harness *h, const char *yaml)
 {
     memset(h, 0, sizeof(*h));
-    assert_int_equal(uv_loop_init(&h->loop), 0);
-    h->arena = oca_arena_new(4096);
-    struct oca_diag diag;
-    oca_diag_init(&diag);
-    const struct oca_component_type *t = &oca_batch_processor;
-    void *cfg = oca_arena_zalloc(h->arena, t->config_size);
-    const struct oca_ynode *node = NULL;
-    if (yaml) {
-        node = oca_yaml_parse(h->arena, "test.yaml", yaml, strlen(yaml), &diag);
-        assert_non_null(node);
-    }
-    assert_int_equal(oca_config_decode(h->arena, t->fields, cfg, node, "processors.batch", &diag), 0);
-    diag.ctx = node;
-    diag.ctx_path = "processors.batch";
-    assert_int_equal(t->validate(cfg, &diag), OCA_OK);
-    oca_diag_free(&diag);
-    h->fake.base.consume = fake_consume;
-    h->comp.type = t;
-    h->comp.id = "batch";
-    h->comp.config = cfg;
-    h->comp.counters = &h->counters;
-    h->comp.loop = &h->loop;
-    for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
-        h->comp.next[s] = &h->fake.base;
-    assert_int_equal(t->create(&h->comp, NULL), OCA_OK);
-    assert_int_equal(t->start(&h->comp, &h->loop), OCA_OK);
-}
-
-static void on_done(struct oca_component *self)
-{
-    struct harness *h = (struct harness *)((char *)self - offsetof(struct harness, comp));
-    h->done_calls++;
-}
-
-static void on_guard(uv_timer_t *t) { (void)t; }
-
-/* Runs the loop until cond holds or ms milliseconds have passed; returns whether it held. */
-static bool run_until(uv_loop_t *loop, bool (*cond)(void *), void *arg, uint64_t ms)
-{
-    uv_timer_t guard;
-    uv_timer_init(loop, &guard);
-    uv_timer_start(&guard, on_guard, ms, 0);
-    uint64_t deadline = uv_hrtime() + ms * 1000000;
-    bool ok;
-    while (!(ok = cond(arg)) && uv_hrtime() < deadline)
-        uv_run(loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
-    return ok;
-}
-
-static bool done_called(void *arg) { return ((struct harness *)arg)->done_calls > 0; }
-
-static void teardown(struct harness *h)
-{
-    if (h->done_calls == 0) {
-        h->comp.type->shutdown(&h->comp, on_done);
-        assert_true(run_until(&h->loop, done_called, h, 5000));
-    }
-    h->comp.type->destroy(&h->comp);
-    for (size_t k = 0; k < h->fake.n; k++)
-        oca_batch_unref(h->fake.got[k]);
-    uv_run(&h->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&h->loop), 0);
-    oca_arena_destroy(h->arena);
-}
-
-static int consume(struct harness *h, struct oca_batch *b)
-{
-    int err = h->comp.type->consume(&h->comp, b->signal, b);
-    oca_batch_unref(b);
-    return err;
+    oca_test_harness_init(h, &oca_batch_processor, "batch", yaml, "processors.batch");
+    assert_int_equal(oca_batch_processor.start(&h->comp, &h->loop), OCA_OK);
 }
 
 static int seq;     /* names items in creation order */
@@ -153,7 +47,7 @@ static char *name(struct oca_arena *a, const char *what)
     return oca_arena_strdup(a, tmp);
 }
 
-/* Parses "3,0|2|" as resources separated by '|', each a comma list of counts (one per scope). */
+/* Splits spec at each sep into parts (pointers into spec, each running to the end of spec). */
 static size_t split_spec(const char *spec, char sep, const char **parts, size_t max)
 {
     size_t n = 0;
@@ -189,144 +83,102 @@ static Scope *make_scope(struct oca_arena *a)
     return s;
 }
 
-/* Each resource's part of spec ("3,0") lists the span count of each scope; "" is no scope. */
-static struct oca_batch *make_traces(const char *spec)
+/* A span or log record, named in creation order. */
+static ProtobufCMessage *make_item(struct oca_arena *a, enum oca_signal sig)
 {
-    struct oca_batch *b = oca_batch_new(OCA_SIGNAL_TRACES);
-    struct oca_arena *a = b->arena;
-    const char *res[64];
-    size_t nr = split_spec(spec, '|', res, 64);
-    b->traces->n_resource_spans = nr;
-    b->traces->resource_spans = oca_arena_zalloc(a, nr * sizeof(ResourceSpans *));
-    for (size_t i = 0; i < nr; i++) {
-        ResourceSpans *rs = oca_arena_zalloc(a, sizeof(*rs));
-        opentelemetry__proto__trace__v1__resource_spans__init(rs);
-        rs->resource = make_resource(a);
-        b->traces->resource_spans[i] = rs;
-        size_t len = count_until(res[i], '|');
-        if (len == 0)
-            continue;
-        char part[256];
-        snprintf(part, sizeof(part), "%.*s", (int)len, res[i]);
-        const char *sc[64];
-        size_t ns = split_spec(part, ',', sc, 64);
-        rs->n_scope_spans = ns;
-        rs->scope_spans = oca_arena_zalloc(a, ns * sizeof(ScopeSpans *));
-        for (size_t j = 0; j < ns; j++) {
-            ScopeSpans *ss = oca_arena_zalloc(a, sizeof(*ss));
-            opentelemetry__proto__trace__v1__scope_spans__init(ss);
-            ss->scope = make_scope(a);
-            ss->n_spans = (size_t)atoi(sc[j]);
-            ss->spans = ss->n_spans ? oca_arena_zalloc(a, ss->n_spans * sizeof(Span *)) : NULL;
-            for (size_t k = 0; k < ss->n_spans; k++) {
-                Span *sp = oca_arena_zalloc(a, sizeof(*sp));
-                opentelemetry__proto__trace__v1__span__init(sp);
-                sp->name = name(a, "span");
-                ss->spans[k] = sp;
-            }
-            rs->scope_spans[j] = ss;
-        }
+    if (sig == OCA_SIGNAL_TRACES) {
+        Span *sp = oca_arena_zalloc(a, sizeof(*sp));
+        opentelemetry__proto__trace__v1__span__init(sp);
+        sp->name = name(a, "span");
+        return &sp->base;
     }
-    b->items = oca_batch_count_items(OCA_SIGNAL_TRACES, b->msg);
-    return b;
+    LogRecord *lr = oca_arena_zalloc(a, sizeof(*lr));
+    opentelemetry__proto__logs__v1__log_record__init(lr);
+    lr->severity_text = name(a, "log");
+    return &lr->base;
 }
 
-static struct oca_batch *make_logs(const char *spec)
+/* A gauge named in creation order, with n_points points whose values number them the same way. */
+static ProtobufCMessage *make_gauge(struct oca_arena *a, size_t n_points)
 {
-    struct oca_batch *b = oca_batch_new(OCA_SIGNAL_LOGS);
-    struct oca_arena *a = b->arena;
-    const char *res[64];
-    size_t nr = split_spec(spec, '|', res, 64);
-    b->logs->n_resource_logs = nr;
-    b->logs->resource_logs = oca_arena_zalloc(a, nr * sizeof(ResourceLogs *));
-    for (size_t i = 0; i < nr; i++) {
-        ResourceLogs *rl = oca_arena_zalloc(a, sizeof(*rl));
-        opentelemetry__proto__logs__v1__resource_logs__init(rl);
-        rl->resource = make_resource(a);
-        b->logs->resource_logs[i] = rl;
-        size_t len = count_until(res[i], '|');
-        if (len == 0)
-            continue;
-        char part[256];
-        snprintf(part, sizeof(part), "%.*s", (int)len, res[i]);
-        const char *sc[64];
-        size_t ns = split_spec(part, ',', sc, 64);
-        rl->n_scope_logs = ns;
-        rl->scope_logs = oca_arena_zalloc(a, ns * sizeof(ScopeLogs *));
-        for (size_t j = 0; j < ns; j++) {
-            ScopeLogs *sl = oca_arena_zalloc(a, sizeof(*sl));
-            opentelemetry__proto__logs__v1__scope_logs__init(sl);
-            sl->scope = make_scope(a);
-            sl->n_log_records = (size_t)atoi(sc[j]);
-            sl->log_records = sl->n_log_records ? oca_arena_zalloc(a, sl->n_log_records * sizeof(LogRecord *)) : NULL;
-            for (size_t k = 0; k < sl->n_log_records; k++) {
-                LogRecord *lr = oca_arena_zalloc(a, sizeof(*lr));
-                opentelemetry__proto__logs__v1__log_record__init(lr);
-                lr->severity_text = name(a, "log");
-                sl->log_records[k] = lr;
-            }
-            rl->scope_logs[j] = sl;
-        }
+    Metric *m = oca_arena_zalloc(a, sizeof(*m));
+    opentelemetry__proto__metrics__v1__metric__init(m);
+    m->name = name(a, "metric");
+    m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
+    m->gauge = oca_arena_zalloc(a, sizeof(Gauge));
+    opentelemetry__proto__metrics__v1__gauge__init(m->gauge);
+    m->gauge->n_data_points = n_points;
+    m->gauge->data_points = oca_arena_zalloc(a, (n_points + 1) * sizeof(NumberDataPoint *));
+    for (size_t p = 0; p < n_points; p++) {
+        NumberDataPoint *dp = oca_arena_zalloc(a, sizeof(*dp));
+        opentelemetry__proto__metrics__v1__number_data_point__init(dp);
+        dp->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
+        dp->as_int = seq++;
+        m->gauge->data_points[p] = dp;
     }
-    b->items = oca_batch_count_items(OCA_SIGNAL_LOGS, b->msg);
-    return b;
+    return &m->base;
 }
 
-/* Resources separated by '|', scopes by ';', and for each scope a comma list of point counts, one
- * gauge metric per count: "7,2;3|1". */
-static struct oca_batch *make_metrics(const char *spec)
+/* The items of one scope entry from its part of the spec (see make_request); *n gets their count. */
+static ProtobufCMessage **make_items(struct oca_arena *a, enum oca_signal sig, const char *spec, size_t *n)
 {
-    struct oca_batch *b = oca_batch_new(OCA_SIGNAL_METRICS);
+    ProtobufCMessage **items;
+    if (sig != OCA_SIGNAL_METRICS) {
+        *n = (size_t)atoi(spec);
+        items = *n ? oca_arena_zalloc(a, *n * sizeof(*items)) : NULL;
+        for (size_t k = 0; k < *n; k++)
+            items[k] = make_item(a, sig);
+        return items;
+    }
+    char part[256];
+    snprintf(part, sizeof(part), "%.*s", (int)count_until(spec, ';'), spec);
+    const char *ms[64];
+    *n = split_spec(part, ',', ms, 64);
+    items = oca_arena_zalloc(a, *n * sizeof(*items));
+    for (size_t k = 0; k < *n; k++)
+        items[k] = make_gauge(a, (size_t)atoi(ms[k]));
+    return items;
+}
+
+/* A request of sig described by spec, with resources separated by '|'. In traces and logs a
+ * resource is a comma list of item counts, one per scope ("3,0|2|"; "" is a resource without
+ * scopes). In metrics its scopes are separated by ';' and each is a comma list of point counts,
+ * one gauge per count ("7,2;3|1"). Every entry has its own Resource or InstrumentationScope. */
+static struct oca_batch *make_request(enum oca_signal sig, const char *spec)
+{
+    struct oca_batch *b = oca_batch_new(sig);
     struct oca_arena *a = b->arena;
+    const struct oca_otlp_level *lv = oca_batch_levels(sig);
     const char *res[64];
     size_t nr = split_spec(spec, '|', res, 64);
-    b->metrics->n_resource_metrics = nr;
-    b->metrics->resource_metrics = oca_arena_zalloc(a, nr * sizeof(ResourceMetrics *));
+    ProtobufCMessage **rv = oca_arena_zalloc(a, nr * sizeof(*rv));
     for (size_t i = 0; i < nr; i++) {
-        ResourceMetrics *rm = oca_arena_zalloc(a, sizeof(*rm));
-        opentelemetry__proto__metrics__v1__resource_metrics__init(rm);
-        rm->resource = make_resource(a);
-        b->metrics->resource_metrics[i] = rm;
+        rv[i] = oca_test_new_message(a, lv[OCA_LEVEL_RESOURCES].child);
+        *oca_batch_entry_head(&lv[OCA_LEVEL_RESOURCES], rv[i]) = &make_resource(a)->base;
         char part[256];
         snprintf(part, sizeof(part), "%.*s", (int)count_until(res[i], '|'), res[i]);
+        if (sig != OCA_SIGNAL_METRICS && part[0] == '\0')
+            continue;
         const char *sc[64];
-        size_t ns = split_spec(part, ';', sc, 64);
-        rm->n_scope_metrics = ns;
-        rm->scope_metrics = oca_arena_zalloc(a, ns * sizeof(ScopeMetrics *));
+        size_t ns = split_spec(part, sig == OCA_SIGNAL_METRICS ? ';' : ',', sc, 64);
+        ProtobufCMessage **sv = oca_arena_zalloc(a, ns * sizeof(*sv));
         for (size_t j = 0; j < ns; j++) {
-            ScopeMetrics *sm = oca_arena_zalloc(a, sizeof(*sm));
-            opentelemetry__proto__metrics__v1__scope_metrics__init(sm);
-            sm->scope = make_scope(a);
-            rm->scope_metrics[j] = sm;
-            char mpart[256];
-            snprintf(mpart, sizeof(mpart), "%.*s", (int)count_until(sc[j], ';'), sc[j]);
-            const char *ms[64];
-            size_t nm = split_spec(mpart, ',', ms, 64);
-            sm->n_metrics = nm;
-            sm->metrics = oca_arena_zalloc(a, nm * sizeof(Metric *));
-            for (size_t k = 0; k < nm; k++) {
-                Metric *m = oca_arena_zalloc(a, sizeof(*m));
-                opentelemetry__proto__metrics__v1__metric__init(m);
-                m->name = name(a, "metric");
-                m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
-                m->gauge = oca_arena_zalloc(a, sizeof(Gauge));
-                opentelemetry__proto__metrics__v1__gauge__init(m->gauge);
-                m->gauge->n_data_points = (size_t)atoi(ms[k]);
-                m->gauge->data_points = oca_arena_zalloc(a, (m->gauge->n_data_points + 1) * sizeof(NumberDataPoint *));
-                for (size_t p = 0; p < m->gauge->n_data_points; p++) {
-                    NumberDataPoint *dp = oca_arena_zalloc(a, sizeof(*dp));
-                    opentelemetry__proto__metrics__v1__number_data_point__init(dp);
-                    dp->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
-                    dp->as_int = seq++;
-                    m->gauge->data_points[p] = dp;
-                }
-                sm->metrics[k] = m;
-            }
+            sv[j] = oca_test_new_message(a, lv[OCA_LEVEL_SCOPES].child);
+            *oca_batch_entry_head(&lv[OCA_LEVEL_SCOPES], sv[j]) = &make_scope(a)->base;
+            size_t n;
+            ProtobufCMessage **items = make_items(a, sig, sc[j], &n);
+            oca_batch_set_children(&lv[OCA_LEVEL_ITEMS], sv[j], items, n);
         }
+        oca_batch_set_children(&lv[OCA_LEVEL_SCOPES], rv[i], sv, ns);
     }
-    b->items = oca_batch_count_items(OCA_SIGNAL_METRICS, b->msg);
+    oca_batch_set_children(&lv[OCA_LEVEL_RESOURCES], b->msg, rv, nr);
+    b->items = oca_batch_count_items(sig, b->msg);
     return b;
 }
+
+static struct oca_batch *make_traces(const char *spec) { return make_request(OCA_SIGNAL_TRACES, spec); }
+static struct oca_batch *make_logs(const char *spec) { return make_request(OCA_SIGNAL_LOGS, spec); }
+static struct oca_batch *make_metrics(const char *spec) { return make_request(OCA_SIGNAL_METRICS, spec); }
 
 /* An item and the resource and scope (and for metrics, metric name) it was found under. */
 struct placed {
@@ -406,7 +258,7 @@ static void check_no_repeats(const struct oca_batch *b)
 }
 
 /* Everything the fake received, in order, is exactly `expected`. */
-static void check_received(struct harness *h, const struct placed *expected, size_t n_expected, size_t max)
+static void check_received(struct oca_test_harness *h, const struct placed *expected, size_t n_expected, size_t max)
 {
     struct placed *got = calloc(n_expected + 64, sizeof(*got));
     size_t n = 0;
@@ -436,49 +288,49 @@ static void check_received(struct harness *h, const struct placed *expected, siz
 static void test_size_trigger(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "send_batch_size: 10\ntimeout: 10s\n");
     struct placed expected[32];
     size_t ne = 0;
     struct oca_batch *a = make_traces("2,2"), *b = make_traces("3|4");
     ne = flatten(a, expected, ne);
     ne = flatten(b, expected, ne);
-    assert_int_equal(consume(&h, a), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, a), OCA_OK);
     assert_int_equal(h.fake.n, 0);
-    assert_int_equal(consume(&h, b), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, b), OCA_OK);
     /* 11 >= 10: sent at once, all of it (no max size). */
     assert_int_equal(h.fake.n, 1);
     assert_int_equal(h.fake.got[0]->items, 11);
     assert_int_equal(oca_batch_resource_count(h.fake.got[0]), 3);
     check_received(&h, expected, ne, 0);
     assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_TRACES], 11);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
-static bool got_one(void *arg) { return ((struct harness *)arg)->fake.n >= 1; }
+static bool got_one(void *arg) { return ((struct oca_test_harness *)arg)->fake.n >= 1; }
 
 static void test_timeout_trigger(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "send_batch_size: 100\ntimeout: 30ms\n");
     struct placed expected[8];
     struct oca_batch *a = make_traces("3");
     size_t ne = flatten(a, expected, 0);
     uint64_t t0 = uv_hrtime();
-    assert_int_equal(consume(&h, a), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, a), OCA_OK);
     assert_int_equal(h.fake.n, 0);
-    assert_true(run_until(&h.loop, got_one, &h, 5000));
+    assert_true(oca_test_run_until(&h.loop, got_one, &h, 5000));
     assert_true(uv_hrtime() - t0 >= 25 * 1000000ull);
     assert_int_equal(h.fake.n, 1);
     check_received(&h, expected, ne, 0);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_max_size_split_traces(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "send_batch_size: 10\nsend_batch_max_size: 10\ntimeout: 10s\n");
     static struct placed expected[256];
     size_t ne = 0;
@@ -486,41 +338,41 @@ static void test_max_size_split_traces(void **state)
     for (size_t k = 0; k < 5; k++) {
         struct oca_batch *b = make_traces(specs[k]);
         ne = flatten(b, expected, ne);
-        assert_int_equal(consume(&h, b), OCA_OK);
+        assert_int_equal(oca_test_consume(&h, b), OCA_OK);
     }
     assert_int_equal(ne, 69);
     /* Six full batches went out on size; nine items wait for the timeout or shutdown. */
     assert_int_equal(h.fake.n, 6);
     for (size_t k = 0; k < h.fake.n; k++)
         assert_int_equal(h.fake.got[k]->items, 10);
-    h.comp.type->shutdown(&h.comp, on_done);
-    assert_true(run_until(&h.loop, done_called, &h, 5000));
+    h.comp.type->shutdown(&h.comp, oca_test_on_done);
+    assert_true(oca_test_run_until(&h.loop, oca_test_done_called, &h, 5000));
     assert_int_equal(h.done_calls, 1);
     assert_int_equal(h.fake.n, 7);
     assert_int_equal(h.fake.got[6]->items, 9);
     check_received(&h, expected, ne, 10);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_shutdown_flush_and_twice(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, NULL);
     struct placed expected[16];
     struct oca_batch *a = make_logs("2,1"), *b = make_traces("4");
     size_t ne = flatten(b, expected, 0);
-    assert_int_equal(consume(&h, a), OCA_OK);
-    assert_int_equal(consume(&h, b), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, a), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, b), OCA_OK);
     assert_int_equal(h.fake.n, 0);
-    h.comp.type->shutdown(&h.comp, on_done);
+    h.comp.type->shutdown(&h.comp, oca_test_on_done);
     /* The flush is synchronous; done follows once the timers are closed. */
     assert_int_equal(h.fake.n, 2);
-    h.comp.type->shutdown(&h.comp, on_done);
-    assert_true(run_until(&h.loop, done_called, &h, 5000));
+    h.comp.type->shutdown(&h.comp, oca_test_on_done);
+    assert_true(oca_test_run_until(&h.loop, oca_test_done_called, &h, 5000));
     uv_run(&h.loop, UV_RUN_NOWAIT);
     assert_int_equal(h.done_calls, 2);
-    h.comp.type->shutdown(&h.comp, on_done);
+    h.comp.type->shutdown(&h.comp, oca_test_on_done);
     assert_int_equal(h.done_calls, 3);
     size_t traces_at = h.fake.got[0]->signal == OCA_SIGNAL_TRACES ? 0 : 1;
     assert_int_equal(h.fake.got[traces_at]->items, 4);
@@ -529,35 +381,23 @@ static void test_shutdown_flush_and_twice(void **state)
     assert_int_equal(flatten(h.fake.got[traces_at], got, 0), ne);
     for (size_t k = 0; k < ne; k++)
         assert_ptr_equal(got[k].item, expected[k].item);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_shutdown_without_start(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     memset(&h, 0, sizeof(h));
-    assert_int_equal(uv_loop_init(&h.loop), 0);
-    h.arena = oca_arena_new(1024);
-    struct oca_diag diag;
-    oca_diag_init(&diag);
-    void *cfg = oca_arena_zalloc(h.arena, oca_batch_processor.config_size);
-    assert_int_equal(oca_config_decode(h.arena, oca_batch_processor.fields, cfg, NULL, "batch", &diag), 0);
-    oca_diag_free(&diag);
-    h.comp.type = &oca_batch_processor;
-    h.comp.id = "batch";
-    h.comp.config = cfg;
-    assert_int_equal(oca_batch_processor.create(&h.comp, NULL), OCA_OK);
-    oca_batch_processor.shutdown(&h.comp, on_done);
-    oca_batch_processor.shutdown(&h.comp, on_done);
+    oca_test_harness_init(&h, &oca_batch_processor, "batch", NULL, "batch");
+    oca_batch_processor.shutdown(&h.comp, oca_test_on_done);
+    oca_batch_processor.shutdown(&h.comp, oca_test_on_done);
     assert_int_equal(h.done_calls, 2);
-    oca_batch_processor.destroy(&h.comp);
-    assert_int_equal(uv_loop_close(&h.loop), 0);
-    oca_arena_destroy(h.arena);
+    oca_test_harness_free(&h);
 }
 
 struct count_cond {
-    struct harness *h;
+    struct oca_test_harness *h;
     size_t n;
 };
 
@@ -570,22 +410,22 @@ static bool got_n(void *arg)
 static void test_metrics_split_points(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "send_batch_size: 3\nsend_batch_max_size: 3\ntimeout: 20ms\n");
     static struct placed expected[64];
     size_t ne = 0;
     struct oca_batch *a = make_metrics("7"), *b = make_metrics("1,0,2;4|2");
     ne = flatten(a, expected, ne);
     ne = flatten(b, expected, ne);
-    assert_int_equal(consume(&h, a), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, a), OCA_OK);
     /* 7 points of one metric: two requests of 3 at once, the last point waits. */
     assert_int_equal(h.fake.n, 2);
-    assert_int_equal(consume(&h, b), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, b), OCA_OK);
     /* 1 + 9 = 10 pending: three more requests of 3; one point waits for the timer. */
     assert_int_equal(h.fake.n, 5);
     assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_METRICS], 16);
     struct count_cond c = { &h, 6 };
-    assert_true(run_until(&h.loop, got_n, &c, 5000));
+    assert_true(oca_test_run_until(&h.loop, got_n, &c, 5000));
     assert_int_equal(h.fake.n, 6);
     assert_int_equal(h.fake.got[5]->items, 1);
     check_received(&h, expected, ne, 3);
@@ -598,19 +438,19 @@ static void test_metrics_split_points(void **state)
                     if (h.fake.got[k]->metrics->resource_metrics[i]->scope_metrics[j]->metrics[m]->gauge->n_data_points == 0)
                         metrics++;
     assert_int_equal(metrics, 1);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_logs_counting(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "send_batch_size: 5\nsend_batch_max_size: 8\ntimeout: 10s\n");
     static struct placed expected[64];
     size_t ne = 0;
     struct oca_batch *a = make_logs("20|3");
     ne = flatten(a, expected, ne);
-    assert_int_equal(consume(&h, a), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, a), OCA_OK);
     /* 23 pending, sent in 8s while at least 5 wait: 8, 8, then 7 >= 5 goes too. */
     assert_int_equal(h.fake.n, 3);
     assert_int_equal(h.fake.got[0]->items, 8);
@@ -619,48 +459,48 @@ static void test_logs_counting(void **state)
     check_received(&h, expected, ne, 8);
     assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_LOGS], 23);
     assert_int_equal(h.counters.items[OCA_EDGE_DROPPED][OCA_SIGNAL_LOGS], 0);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_downstream_error_counts_dropped(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "send_batch_size: 4\ntimeout: 10s\n");
     h.fake.refuse_with = OCA_ERR_QUEUE_FULL;
     h.fake.refuse_left = 1;
-    assert_int_equal(consume(&h, make_traces("5")), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, make_traces("5")), OCA_OK);
     assert_int_equal(h.fake.calls, 1);
     assert_int_equal(h.fake.n, 0);
     assert_int_equal(h.counters.items[OCA_EDGE_DROPPED][OCA_SIGNAL_TRACES], 5);
     /* Nothing is kept for a retry: the next batch goes alone. */
-    assert_int_equal(consume(&h, make_traces("4")), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, make_traces("4")), OCA_OK);
     assert_int_equal(h.fake.n, 1);
     assert_int_equal(h.fake.got[0]->items, 4);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_timeout_zero_passes_through(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "timeout: 0s\nsend_batch_size: 2\nsend_batch_max_size: 4\n");
     static struct placed expected[32];
     struct oca_batch *a = make_traces("1");
     size_t ne = flatten(a, expected, 0);
-    assert_int_equal(consume(&h, a), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, a), OCA_OK);
     assert_int_equal(h.fake.n, 1);
     struct oca_batch *b = make_traces("3,3|3");
     ne = flatten(b, expected, ne);
-    assert_int_equal(consume(&h, b), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, b), OCA_OK);
     assert_int_equal(h.fake.n, 4);
     check_received(&h, expected, ne, 4);
     h.fake.refuse_with = OCA_ERR_QUEUE_FULL;
     h.fake.refuse_left = 1;
-    assert_int_equal(consume(&h, make_traces("2")), OCA_ERR_QUEUE_FULL);
+    assert_int_equal(oca_test_consume(&h, make_traces("2")), OCA_ERR_QUEUE_FULL);
     assert_int_equal(h.counters.items[OCA_EDGE_REFUSED][OCA_SIGNAL_TRACES], 2);
     assert_int_equal(h.counters.items[OCA_EDGE_DROPPED][OCA_SIGNAL_TRACES], 0);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_validate(void **state)
@@ -668,17 +508,14 @@ static void test_validate(void **state)
     (void)state;
     struct oca_arena *a = oca_arena_new(1024);
     struct oca_diag diag;
+    void *cfg;
     oca_diag_init(&diag);
-    const char *yaml = "send_batch_size: 100\nsend_batch_max_size: 50\n";
-    const struct oca_ynode *node = oca_yaml_parse(a, "c.yaml", yaml, strlen(yaml), &diag);
-    void *cfg = oca_arena_zalloc(a, oca_batch_processor.config_size);
-    assert_int_equal(oca_config_decode(a, oca_batch_processor.fields, cfg, node, "processors.batch", &diag), 0);
-    diag.ctx = node;
-    diag.ctx_path = "processors.batch";
+    assert_int_equal(oca_test_decode_config(a, &oca_batch_processor, "send_batch_size: 100\nsend_batch_max_size: 50\n",
+                                            "processors.batch", &diag, &cfg), 0);
     assert_int_equal(oca_batch_processor.validate(cfg, &diag), OCA_ERR_CONFIG);
     assert_int_equal(diag.errors, 1);
     assert_non_null(strstr(diag.text.data, "send_batch_max_size"));
-    assert_non_null(strstr(diag.text.data, "c.yaml:2"));
+    assert_non_null(strstr(diag.text.data, "t.yaml:2"));
     oca_diag_free(&diag);
     oca_arena_destroy(a);
 }

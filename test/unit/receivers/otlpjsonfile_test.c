@@ -4,74 +4,27 @@
  * several signals, and validation. */
 #include "testutil.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "base/arena.h"
 #include "base/errors.h"
 #include "base/log.h"
-#include "config/decode.h"
 #include "config/diag.h"
-#include "config/yaml_tree.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 #include "pipeline/counters.h"
 
 extern const struct oca_component_type oca_otlpjsonfile_receiver;
 
-#define MAX_GOT 256
-
-struct fake {
-    struct oca_consumer base;
-    struct oca_batch *got[MAX_GOT];
-    size_t n;
-    size_t calls;
-    int refuse_with;
-    int refuse_left;
-    unsigned refuse_sigs;   /* refuse only these signals (OCA_TRACES ...); 0: any */
-    bool count_only;        /* count batches and items without keeping them */
-    size_t items;
-};
-
-struct harness {
-    uv_loop_t loop;
-    struct oca_arena *arena;
-    struct oca_component comp;
-    struct oca_counters counters;
-    struct fake fake;
-    int done_calls;
-    char dir[64];
-};
-
-static int fake_consume(struct oca_consumer *c, enum oca_signal sig, struct oca_batch *b)
-{
-    struct fake *f = (struct fake *)c;
-    f->calls++;
-    assert_int_equal(sig, b->signal);
-    if (f->refuse_left > 0 && (!f->refuse_sigs || (f->refuse_sigs & (1u << sig)))) {
-        f->refuse_left--;
-        return f->refuse_with;
-    }
-    if (f->count_only) {
-        f->items += b->items;
-        f->n++;
-        return OCA_OK;
-    }
-    assert_true(f->n < MAX_GOT);
-    f->got[f->n++] = oca_batch_ref(b);
-    return OCA_OK;
-}
-
-static void path_in(const struct harness *h, const char *name, char *out, size_t size)
+static void path_in(const struct oca_test_harness *h, const char *name, char *out, size_t size)
 {
     snprintf(out, size, "%s/%s", h->dir, name);
 }
 
-static void write_to(const struct harness *h, const char *name, const char *mode, const char *text)
+static void write_to(const struct oca_test_harness *h, const char *name, const char *mode, const char *text)
 {
     char p[256];
     path_in(h, name, p, sizeof(p));
@@ -82,62 +35,19 @@ static void write_to(const struct harness *h, const char *name, const char *mode
 }
 
 /* Creates a directory, then the receiver with include set to every .json file in it, plus extra_yaml. */
-static void setup(struct harness *h, const char *extra_yaml)
+static void setup(struct oca_test_harness *h, const char *extra_yaml)
 {
     memset(h, 0, sizeof(*h));
-    snprintf(h->dir, sizeof(h->dir), "/tmp/oca-jsonfile-test-XXXXXX");
-    assert_non_null(mkdtemp(h->dir));
-    assert_int_equal(uv_loop_init(&h->loop), 0);
-    h->arena = oca_arena_new(4096);
+    oca_test_make_dir(h->dir, sizeof(h->dir), "oca-jsonfile-test");
     char yaml[1024];
     snprintf(yaml, sizeof(yaml), "include: [\"%s/*.json\"]\nexclude: [\"%s/skip*\"]\n%s%s", h->dir, h->dir,
              strstr(extra_yaml, "poll_interval") ? "" : "poll_interval: 10ms\n", extra_yaml);
-    struct oca_diag diag;
-    oca_diag_init(&diag);
-    void *cfg = oca_arena_zalloc(h->arena, oca_otlpjsonfile_receiver.config_size);
-    const struct oca_ynode *node = oca_yaml_parse(h->arena, "t.yaml", yaml, strlen(yaml), &diag);
-    assert_non_null(node);
-    assert_int_equal(oca_config_decode(h->arena, oca_otlpjsonfile_receiver.fields, cfg, node, "receivers.otlpjsonfile", &diag), 0);
-    diag.ctx = node;
-    diag.ctx_path = "receivers.otlpjsonfile";
-    assert_int_equal(oca_otlpjsonfile_receiver.validate(cfg, &diag), OCA_OK);
-    oca_diag_free(&diag);
-    h->fake.base.consume = fake_consume;
-    h->comp.type = &oca_otlpjsonfile_receiver;
-    h->comp.id = "otlpjsonfile";
-    h->comp.config = cfg;
-    h->comp.counters = &h->counters;
-    h->comp.loop = &h->loop;
-    for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
-        h->comp.next[s] = &h->fake.base;
-    assert_int_equal(oca_otlpjsonfile_receiver.create(&h->comp, NULL), OCA_OK);
+    oca_test_harness_init(h, &oca_otlpjsonfile_receiver, "otlpjsonfile", yaml, "receivers.otlpjsonfile");
 }
 
-static void start(struct harness *h)
+static void start(struct oca_test_harness *h)
 {
     assert_int_equal(oca_otlpjsonfile_receiver.start(&h->comp, &h->loop), OCA_OK);
-}
-
-static void on_done(struct oca_component *self)
-{
-    struct harness *h = (struct harness *)((char *)self - offsetof(struct harness, comp));
-    h->done_calls++;
-}
-
-static void on_guard(uv_timer_t *t) { (void)t; }
-
-static bool run_until(uv_loop_t *loop, bool (*cond)(void *), void *arg, uint64_t ms)
-{
-    uv_timer_t guard;
-    uv_timer_init(loop, &guard);
-    uv_timer_start(&guard, on_guard, ms, 0);
-    uint64_t deadline = uv_hrtime() + ms * 1000000;
-    bool ok;
-    while (!(ok = cond(arg)) && uv_hrtime() < deadline)
-        uv_run(loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
-    return ok;
 }
 
 static bool never(void *arg)
@@ -147,7 +57,7 @@ static bool never(void *arg)
 }
 
 struct count_cond {
-    struct harness *h;
+    struct oca_test_harness *h;
     size_t n;
 };
 
@@ -157,48 +67,16 @@ static bool got_n(void *arg)
     return c->h->fake.n >= c->n;
 }
 
-static bool wait_for(struct harness *h, size_t n)
+static bool wait_for(struct oca_test_harness *h, size_t n)
 {
     struct count_cond c = { h, n };
-    return run_until(&h->loop, got_n, &c, 5000);
+    return oca_test_run_until(&h->loop, got_n, &c, 5000);
 }
 
 /* Lets the receiver poll several times (poll_interval is 10ms). */
-static void run_polls(struct harness *h)
+static void run_polls(struct oca_test_harness *h)
 {
-    run_until(&h->loop, never, NULL, 80);
-}
-
-static bool done_called(void *arg) { return ((struct harness *)arg)->done_calls > 0; }
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static void teardown(struct harness *h)
-{
-    if (h->done_calls == 0) {
-        oca_otlpjsonfile_receiver.shutdown(&h->comp, on_done);
-        assert_true(run_until(&h->loop, done_called, h, 5000));
-    }
-    oca_otlpjsonfile_receiver.destroy(&h->comp);
-    for (size_t k = 0; k < h->fake.n && !h->fake.count_only; k++)
-        oca_batch_unref(h->fake.got[k]);
-    uv_run(&h->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&h->loop), 0);
-    oca_arena_destroy(h->arena);
-    remove_dir(h->dir);
+    oca_test_run_until(&h->loop, never, NULL, 80);
 }
 
 /* An OTLP/JSON traces line with n spans named name-0, name-1, ... */
@@ -230,47 +108,21 @@ static const char *first_span_name(const struct oca_batch *b)
     return b->traces->resource_spans[0]->scope_spans[0]->spans[0]->name;
 }
 
-struct capture {
-    FILE *f;
-    int saved;
-};
-
-static void capture_start(struct capture *c)
-{
-    c->f = tmpfile();
-    assert_non_null(c->f);
-    c->saved = dup(STDERR_FILENO);
-    dup2(fileno(c->f), STDERR_FILENO);
-}
-
-static char *capture_end(struct capture *c)
-{
-    dup2(c->saved, STDERR_FILENO);
-    close(c->saved);
-    fseek(c->f, 0, SEEK_END);
-    long n = ftell(c->f);
-    rewind(c->f);
-    char *text = calloc(1, (size_t)n + 1);
-    assert_int_equal(fread(text, 1, (size_t)n, c->f), (size_t)n);
-    fclose(c->f);
-    return text;
-}
-
 static void test_beginning_reads_existing_then_appended(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "start_at: beginning\n");
     write_to(&h, "a.json", "w", spans_line("first", 2));
     write_to(&h, "a.json", "a", spans_line("second", 3));
     write_to(&h, "skip-me.json", "w", spans_line("excluded", 1));
     write_to(&h, "other.txt", "w", spans_line("not-matched", 1));
-    struct capture cap;
+    struct oca_test_capture cap;
     oca_log_set_level(OCA_LOG_DEBUG);
-    capture_start(&cap);
+    oca_test_capture_start(&cap);
     start(&h);
     assert_true(wait_for(&h, 2));
-    char *log = capture_end(&cap);
+    char *log = oca_test_capture_end(&cap);
     oca_log_set_level(OCA_LOG_INFO);
     char expect[256];
     snprintf(expect, sizeof(expect), "read 3 spans from %s/a.json:2", h.dir);
@@ -291,13 +143,13 @@ static void test_beginning_reads_existing_then_appended(void **state)
     run_polls(&h);
     assert_int_equal(h.fake.n, 5);
     assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_TRACES], 6);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_partial_line_waits(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "start_at: beginning\n");
     const char *line = spans_line("whole", 1);
     size_t half = strlen(line) / 2;
@@ -310,21 +162,21 @@ static void test_partial_line_waits(void **state)
     write_to(&h, "p.json", "a", line + half);
     assert_true(wait_for(&h, 1));
     assert_string_equal(first_span_name(h.fake.got[0]), "whole-0");
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_bad_lines_skipped(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "start_at: beginning\nmax_log_size: 600\n");
     char longline[1024];
     memset(longline, ' ', 800);
     memcpy(longline, "{\"resourceSpans\":[]}", 20);
     longline[800] = '\n';
     longline[801] = '\0';
-    struct capture cap;
-    capture_start(&cap);
+    struct oca_test_capture cap;
+    oca_test_capture_start(&cap);
     write_to(&h, "b.json", "w", "this is not json\n");
     write_to(&h, "b.json", "a", "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"xyz\"}]}]}]}\n");
     write_to(&h, "b.json", "a", longline);
@@ -333,7 +185,7 @@ static void test_bad_lines_skipped(void **state)
     start(&h);
     assert_true(wait_for(&h, 1));
     run_polls(&h);
-    char *log = capture_end(&cap);
+    char *log = oca_test_capture_end(&cap);
     assert_int_equal(h.fake.n, 1);
     assert_string_equal(first_span_name(h.fake.got[0]), "good-0");
     char expect[256];
@@ -345,19 +197,19 @@ static void test_bad_lines_skipped(void **state)
     snprintf(expect, sizeof(expect), "%s/b.json:3: line of 800 bytes is longer than max_log_size", h.dir);
     assert_non_null(strstr(log, expect));
     free(log);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_overlong_partial_line_is_skipped(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "start_at: beginning\nmax_log_size: 100\n");
     char junk[301];
     memset(junk, 'j', 300);
     junk[300] = '\0';
-    struct capture cap;
-    capture_start(&cap);
+    struct oca_test_capture cap;
+    oca_test_capture_start(&cap);
     /* Too long before its newline arrives: dropped as it comes, not buffered. */
     write_to(&h, "c.json", "w", junk);
     start(&h);
@@ -366,29 +218,29 @@ static void test_overlong_partial_line_is_skipped(void **state)
     write_to(&h, "c.json", "a", "\n");
     write_to(&h, "c.json", "a", spans_line("after", 1));
     run_polls(&h);
-    char *log = capture_end(&cap);
+    char *log = oca_test_capture_end(&cap);
     assert_int_equal(h.fake.n, 0);   /* the good line is longer than 100 bytes too */
     assert_non_null(strstr(log, "c.json:1: line longer than max_log_size"));
     assert_non_null(strstr(log, "c.json:2: line of"));
     free(log);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_retryable_refusal_retries_line(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "start_at: beginning\n");
     h.fake.refuse_with = OCA_ERR_QUEUE_FULL;
     h.fake.refuse_left = 3;
     write_to(&h, "r.json", "w", spans_line("a", 1));
     write_to(&h, "r.json", "a", spans_line("b", 2));
-    struct capture cap;
-    capture_start(&cap);
+    struct oca_test_capture cap;
+    oca_test_capture_start(&cap);
     start(&h);
     assert_true(wait_for(&h, 2));
     run_polls(&h);
-    char *log = capture_end(&cap);
+    char *log = oca_test_capture_end(&cap);
     assert_int_equal(h.fake.n, 2);
     assert_int_equal(h.fake.calls, 5);
     assert_string_equal(first_span_name(h.fake.got[0]), "a-0");
@@ -399,35 +251,35 @@ static void test_retryable_refusal_retries_line(void **state)
     free(log);
     assert_int_equal(h.counters.items[OCA_EDGE_REFUSED][OCA_SIGNAL_TRACES], 3);
     assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_TRACES], 3);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_permanent_refusal_skips_line(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "start_at: beginning\n");
     h.fake.refuse_with = OCA_ERR_INVALID;
     h.fake.refuse_left = 1;
     write_to(&h, "r.json", "w", spans_line("a", 1));
     write_to(&h, "r.json", "a", spans_line("b", 1));
-    struct capture cap;
-    capture_start(&cap);
+    struct oca_test_capture cap;
+    oca_test_capture_start(&cap);
     start(&h);
     assert_true(wait_for(&h, 1));
     run_polls(&h);
-    char *log = capture_end(&cap);
+    char *log = oca_test_capture_end(&cap);
     assert_int_equal(h.fake.n, 1);
     assert_string_equal(first_span_name(h.fake.got[0]), "b-0");
     assert_non_null(strstr(log, "r.json:1: the pipeline rejected 1 spans (INVALID"));
     free(log);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_start_at_end(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "");
     const char *line = spans_line("old", 1);
     write_to(&h, "e.json", "w", line);
@@ -451,13 +303,13 @@ static void test_start_at_end(void **state)
         later_seen |= strcmp(first_span_name(h.fake.got[k]), "later-0") == 0;
     }
     assert_true(new_seen && later_seen);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_truncation_starts_over(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "start_at: beginning\n");
     write_to(&h, "t.json", "w", spans_line("before", 3));
     start(&h);
@@ -465,13 +317,13 @@ static void test_truncation_starts_over(void **state)
     write_to(&h, "t.json", "w", spans_line("after", 1));
     assert_true(wait_for(&h, 2));
     assert_string_equal(first_span_name(h.fake.got[1]), "after-0");
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_line_with_two_signals(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "start_at: beginning\n");
     write_to(&h, "m.json", "w",
              "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"name\":\"x\"}]}]}],"
@@ -487,13 +339,13 @@ static void test_line_with_two_signals(void **state)
     assert_int_equal(h.fake.n, 2);
     assert_int_equal(h.fake.got[0]->signal, OCA_SIGNAL_TRACES);
     assert_int_equal(h.fake.got[1]->signal, OCA_SIGNAL_LOGS);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_big_file_read_without_waiting_for_the_interval(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "start_at: beginning\npoll_interval: 1h\n");
     h.fake.count_only = true;
     char *line = strdup(spans_line("big", 5));
@@ -512,10 +364,10 @@ static void test_big_file_read_without_waiting_for_the_interval(void **state)
     assert_true(bytes > 3u << 20);
     start(&h);
     struct count_cond c = { &h, 4000 };
-    assert_true(run_until(&h.loop, got_n, &c, 20000));
+    assert_true(oca_test_run_until(&h.loop, got_n, &c, 20000));
     assert_int_equal(h.fake.n, 4000);
     assert_int_equal(h.fake.items, 20000);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 static void test_validate_and_shutdown_without_start(void **state)
@@ -523,23 +375,22 @@ static void test_validate_and_shutdown_without_start(void **state)
     (void)state;
     struct oca_arena *a = oca_arena_new(1024);
     struct oca_diag diag;
+    void *cfg;
     oca_diag_init(&diag);
-    void *cfg = oca_arena_zalloc(a, oca_otlpjsonfile_receiver.config_size);
-    assert_int_equal(oca_config_decode(a, oca_otlpjsonfile_receiver.fields, cfg, NULL, "receivers.otlpjsonfile", &diag), 0);
-    diag.ctx_path = "receivers.otlpjsonfile";
+    assert_int_equal(oca_test_decode_config(a, &oca_otlpjsonfile_receiver, NULL, "receivers.otlpjsonfile", &diag, &cfg), 0);
     assert_int_equal(oca_otlpjsonfile_receiver.validate(cfg, &diag), OCA_ERR_CONFIG);
     assert_non_null(strstr(diag.text.data, "include must list at least one glob"));
     oca_diag_free(&diag);
 
-    struct harness h;
+    struct oca_test_harness h;
     memset(&h, 0, sizeof(h));
     assert_int_equal(uv_loop_init(&h.loop), 0);
     h.comp.type = &oca_otlpjsonfile_receiver;
     h.comp.id = "otlpjsonfile";
     h.comp.config = cfg;
     assert_int_equal(oca_otlpjsonfile_receiver.create(&h.comp, NULL), OCA_OK);
-    oca_otlpjsonfile_receiver.shutdown(&h.comp, on_done);
-    oca_otlpjsonfile_receiver.shutdown(&h.comp, on_done);
+    oca_otlpjsonfile_receiver.shutdown(&h.comp, oca_test_on_done);
+    oca_otlpjsonfile_receiver.shutdown(&h.comp, oca_test_on_done);
     assert_int_equal(h.done_calls, 2);
     oca_otlpjsonfile_receiver.destroy(&h.comp);
     assert_int_equal(uv_loop_close(&h.loop), 0);
@@ -549,15 +400,15 @@ static void test_validate_and_shutdown_without_start(void **state)
 static void test_shutdown_twice_after_start(void **state)
 {
     (void)state;
-    struct harness h;
+    struct oca_test_harness h;
     setup(&h, "start_at: beginning\n");
     start(&h);
-    oca_otlpjsonfile_receiver.shutdown(&h.comp, on_done);
-    oca_otlpjsonfile_receiver.shutdown(&h.comp, on_done);
-    assert_true(run_until(&h.loop, done_called, &h, 5000));
+    oca_otlpjsonfile_receiver.shutdown(&h.comp, oca_test_on_done);
+    oca_otlpjsonfile_receiver.shutdown(&h.comp, oca_test_on_done);
+    assert_true(oca_test_run_until(&h.loop, oca_test_done_called, &h, 5000));
     uv_run(&h.loop, UV_RUN_NOWAIT);
     assert_int_equal(h.done_calls, 2);
-    teardown(&h);
+    oca_test_harness_free(&h);
 }
 
 int main(void)
