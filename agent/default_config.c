@@ -1,15 +1,18 @@
-/* The embedded default config. It has to serve a user at once with nothing written: every signal
- * goes through batch to debug. Network receivers join it as they land (otlp, opencensus). */
+/* The embedded default config. It has to serve a user at once with nothing written: OTLP from any
+ * SDK (gRPC on localhost:4317, HTTP on localhost:4318), every signal through batch to debug. */
 #include "agent/default_config.h"
 
 const char oca_default_config[] =
     "# ocagent's embedded default config (ocagent --print-default-config).\n"
-    "# Tails OTLP/JSON lines (one Export*ServiceRequest per line, the file exporter's format)\n"
-    "# from $OCAGENT_INPUT_DIR/*.jsonl (default ./input) and prints a summary of each batch.\n"
+    "# Receives OTLP over gRPC on localhost:4317 and over HTTP (protobuf or JSON) on\n"
+    "# localhost:4318, batches it, and prints a summary of each batch to the log.\n"
     "receivers:\n"
-    "  otlpjsonfile:\n"
-    "    include: [\"${env:OCAGENT_INPUT_DIR:-./input}/*.jsonl\"]\n"
-    "    start_at: end\n"
+    "  otlp:\n"
+    "    protocols:\n"
+    "      grpc:\n"
+    "        endpoint: localhost:4317\n"
+    "      http:\n"
+    "        endpoint: localhost:4318\n"
     "\n"
     "processors:\n"
     "  batch:\n"
@@ -21,14 +24,14 @@ const char oca_default_config[] =
     "service:\n"
     "  pipelines:\n"
     "    traces:\n"
-    "      receivers: [otlpjsonfile]\n"
+    "      receivers: [otlp]\n"
     "      processors: [batch]\n"
     "      exporters: [debug]\n"
     "    metrics:\n"
-    "      receivers: [otlpjsonfile]\n"
+    "      receivers: [otlp]\n"
     "      processors: [batch]\n"
     "      exporters: [debug]\n"
     "    logs:\n"
-    "      receivers: [otlpjsonfile]\n"
+    "      receivers: [otlp]\n"
     "      processors: [batch]\n"
     "      exporters: [debug]\n";

@@ -40,6 +40,7 @@ struct service_config {
     struct oca_strlist extensions;
     struct telemetry_config telemetry;
     int64_t shutdown_timeout;
+    uint64_t memory_budget;
 };
 
 struct pipeline_lists {
@@ -86,6 +87,12 @@ static const struct oca_field service_fields[] = {
                       "The agent's own logs and metrics."),
     OCA_FIELD_DURATION(struct service_config, shutdown_timeout, "10s", 0, 3600 * OCA_NS_PER_S,
                        "Longest time to drain queues at exit before giving up on them."),
+    OCA_FIELD_SIZE(struct service_config, memory_budget, "64MiB", 4096, INT64_C(1) << 40,
+                   "Memory for received data, shared by every receiver: request bodies being decoded "
+                   "and decoded batches not yet sent (queued, batched). When it is spent, receivers "
+                   "answer retryably (HTTP 503 with Retry-After, gRPC UNAVAILABLE) instead of "
+                   "allocating. A request that needs more than the whole budget (about a quarter "
+                   "of it as a decompressed body) is answered 413 / RESOURCE_EXHAUSTED."),
     OCA_FIELD_END,
 };
 static const struct oca_field pipeline_fields[] = {
@@ -99,7 +106,7 @@ static const char *const top_keys[] = {
     "receivers", "processors", "exporters", "extensions", "connectors", "service", NULL,
 };
 static const char *const service_keys[] = {
-    "extensions", "pipelines", "telemetry", "shutdown_timeout", NULL,
+    "extensions", "pipelines", "telemetry", "shutdown_timeout", "memory_budget", NULL,
 };
 
 struct loader {
@@ -110,25 +117,6 @@ struct loader {
     const struct oca_ynode *root;
     const struct oca_ynode *service;        /* the service map, when written as one */
 };
-
-static const char *arena_printf(struct oca_arena *arena, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static const char *arena_printf(struct oca_arena *arena, const char *fmt, ...)
-{
-    struct oca_buf tmp = { 0 };
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    oca_buf_reserve(&tmp, n > 0 ? (size_t)n : 0);
-    va_start(ap, fmt);
-    vsnprintf(tmp.data, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    const char *s = oca_arena_strdup(arena, tmp.data);
-    oca_buf_free(&tmp);
-    return s;
-}
 
 /* What a node is, for "expected X, got Y" messages. */
 static const char *kind_text(const struct oca_ynode *n)
@@ -218,7 +206,7 @@ static void validate_component(const struct loader *L, const struct oca_componen
 static void load_component(const struct loader *L, enum oca_kind kind, const struct oca_ynode *key,
                            const struct oca_ynode *body, struct oca_component_config *cc)
 {
-    const char *path = arena_printf(L->arena, "%s.%s", oca_kind_section(kind), key->scalar);
+    const char *path = oca_arena_printf(L->arena, "%s.%s", oca_kind_section(kind), key->scalar);
     size_t type_len = id_type_len(key->scalar);
     cc->id = key->scalar;
     cc->node = key;
@@ -351,7 +339,7 @@ static bool list_empty(const struct oca_ynode *body, const char *name)
 static void load_pipeline(const struct loader *L, const struct oca_ynode *key, const struct oca_ynode *body,
                           struct oca_pipeline_config *pc)
 {
-    const char *path = arena_printf(L->arena, "service.pipelines.%s", key->scalar);
+    const char *path = oca_arena_printf(L->arena, "service.pipelines.%s", key->scalar);
     struct pipeline_lists lists = { { 0 } };
     int sig = pipeline_signal(L, key, path);
     pc->id = key->scalar;
@@ -359,11 +347,11 @@ static void load_pipeline(const struct loader *L, const struct oca_ynode *key, c
     pc->signal = sig < 0 ? OCA_SIGNAL_TRACES : (enum oca_signal)sig;
     oca_config_decode(L->arena, pipeline_fields, &lists, body, path, L->diag);
     pc->receivers = check_refs(L, OCA_RECEIVER, oca_ynode_get(body, "receivers"), &lists.receivers,
-                               arena_printf(L->arena, "%s.receivers", path), sig);
+                               oca_arena_printf(L->arena, "%s.receivers", path), sig);
     pc->processors = check_refs(L, OCA_PROCESSOR, oca_ynode_get(body, "processors"), &lists.processors,
-                                arena_printf(L->arena, "%s.processors", path), sig);
+                                oca_arena_printf(L->arena, "%s.processors", path), sig);
     pc->exporters = check_refs(L, OCA_EXPORTER, oca_ynode_get(body, "exporters"), &lists.exporters,
-                               arena_printf(L->arena, "%s.exporters", path), sig);
+                               oca_arena_printf(L->arena, "%s.exporters", path), sig);
     pc->n_receivers = lists.receivers.n;
     pc->n_processors = lists.processors.n;
     pc->n_exporters = lists.exporters.n;
@@ -408,7 +396,7 @@ static const struct oca_ynode *service_without_pipelines(const struct loader *L,
         while (service_keys[k] && strcmp(service_keys[k], name) != 0)
             k++;
         if (!service_keys[k])
-            oca_config_unknown_key(L->diag, svc->keys[i], arena_printf(L->arena, "service.%s", name),
+            oca_config_unknown_key(L->diag, svc->keys[i], oca_arena_printf(L->arena, "service.%s", name),
                                    service_keys);
         if (!service_keys[k] || strcmp(name, "pipelines") == 0)
             continue;
@@ -451,6 +439,7 @@ static void load_service(struct loader *L)
     L->cfg->metrics_address = sc.telemetry.metrics.address;
     L->cfg->metrics_enabled = sc.telemetry.metrics.level != METRICS_NONE;
     L->cfg->shutdown_timeout_ns = sc.shutdown_timeout;
+    L->cfg->memory_budget = sc.memory_budget;
     if (sc.telemetry.logs.encoding == ENCODING_JSON) {
         L->diag->ctx = svc;
         L->diag->ctx_path = "service";
@@ -506,7 +495,7 @@ static void collect_listeners(const struct loader *L, struct listeners *ls, cons
     for (const struct oca_field *f = fields; f && f->name; f++) {
         const void *member = (const char *)cfg + f->offset;
         struct listener l = *where;
-        l.subpath = where->subpath ? arena_printf(L->arena, "%s.%s", where->subpath, f->name) : f->name;
+        l.subpath = where->subpath ? oca_arena_printf(L->arena, "%s.%s", where->subpath, f->name) : f->name;
         if (f->kind == OCA_FIELD_KIND_SECTION) {
             if (!f->has_present || *(const bool *)((const char *)cfg + f->present_offset))
                 collect_listeners(L, ls, f->sub, member, &l);
@@ -527,7 +516,7 @@ static void collect_kind(const struct loader *L, struct listeners *ls, enum oca_
             continue;
         const struct oca_ynode *body = oca_ynode_get(section, cc->id);
         struct listener where = { NULL, is_null(body) ? cc->node : body,
-                                  arena_printf(L->arena, "%s.%s", oca_kind_section(kind), cc->id), NULL };
+                                  oca_arena_printf(L->arena, "%s.%s", oca_kind_section(kind), cc->id), NULL };
         collect_listeners(L, ls, cc->type->fields, cc->config, &where);
     }
 }

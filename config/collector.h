@@ -46,6 +46,8 @@ struct oca_collector_config {
     bool metrics_enabled;                   /* false when metrics.level is none */
     /* ocagent's own: service.shutdown_timeout, the bound on draining at exit */
     int64_t shutdown_timeout_ns;
+    /* ocagent's own: service.memory_budget, bytes for received data (see base/budget.h) */
+    uint64_t memory_budget;
 };
 
 /* A text to load, with the name messages use for it. */

@@ -235,8 +235,20 @@ static void test_service_defaults(void **state)
     assert_string_equal(cfg->metrics_address.host, "localhost");
     assert_int_equal(cfg->metrics_address.port, 8888);
     assert_int_equal(cfg->shutdown_timeout_ns, 10 * OCA_NS_PER_S);
+    assert_int_equal(cfg->memory_budget, 64u << 20);
     assert_int_equal(cfg->n_service_extensions, 0);
     assert_int_equal(cfg->n_components[OCA_PROCESSOR], 0);
+}
+
+static void test_memory_budget(void **state)
+{
+    struct fixture *f = *state;
+    const struct oca_collector_config *cfg =
+        load(f, "receivers: {r: }\nexporters: {e: }\n" MINIMAL_PIPELINE "  memory_budget: 8MiB\n");
+    assert_non_null(cfg);
+    assert_int_equal(cfg->memory_budget, 8u << 20);
+    expect(f, "receivers: {r: }\nexporters: {e: }\n" MINIMAL_PIPELINE "  memory_budget: 1KiB\n",
+           "c.yaml:8:18: service.memory_budget: value 1KiB out of range [4KiB, 1024GiB]\n");
 }
 
 static void test_merge_sources(void **state)
@@ -482,6 +494,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_valid_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syntax_errors_in_each_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_top_level, setup, teardown),

@@ -1,0 +1,230 @@
+/* The otlp receiver's parts, shared by the files of receivers/otlp/ (and their tests and the fuzz
+ * harness); nothing outside this folder includes it. otlp.c is the component (config, listeners,
+ * lifecycle), http.c serves OTLP/HTTP, grpc.c the three gRPC Export methods, body.c turns a request
+ * body into bytes (media type, Content-Encoding, size limits, the memory budget) and export.c
+ * decodes, hands on and answers: the one place where an error code becomes a wire status. */
+#ifndef OCA_RECEIVERS_OTLP_OTLP_H
+#define OCA_RECEIVERS_OTLP_OTLP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zlib.h>
+
+#include "base/buf.h"
+#include "config/fields.h"
+#include "net/grpc.h"
+#include "net/http_server.h"
+#include "pipeline/batch.h"
+#include "pipeline/component.h"
+
+/* Config (the Collector's otlpreceiver keys). */
+struct oca_otlp_cors_config {
+    struct oca_strlist allowed_origins;
+    struct oca_strlist allowed_headers;
+    uint32_t max_age;
+};
+
+struct oca_otlp_grpc_config {
+    struct oca_http_server_config server;
+    uint32_t max_recv_msg_size_mib;
+    bool include_metadata;
+};
+
+struct oca_otlp_http_config {
+    struct oca_http_server_config server;
+    char *traces_url_path;
+    char *metrics_url_path;
+    char *logs_url_path;
+    struct oca_otlp_cors_config cors;
+    bool include_metadata;
+};
+
+struct oca_otlp_protocols {
+    struct oca_otlp_grpc_config grpc;
+    struct oca_otlp_http_config http;
+    bool grpc_present, http_present;
+};
+
+struct oca_otlp_config {
+    struct oca_otlp_protocols protocols;
+};
+
+/* One listening socket and what it serves: OTLP/HTTP on its URL paths and gRPC on the three
+ * Export methods, told apart by content-type. */
+struct oca_otlp_listener {
+    struct oca_otlp_rx *rx;
+    const char *name;                               /* "grpc" or "http": the config section */
+    const struct oca_http_server_config *server_cfg;
+    struct oca_http_server *server;
+    char *paths[OCA_SIGNAL_COUNT];                  /* URL path per signal, with a leading '/' */
+    const struct oca_otlp_cors_config *cors;        /* NULL: no CORS (the grpc section has none) */
+    bool include_metadata;
+    struct oca_grpc_router router;
+    bool started, closed;
+};
+
+struct oca_otlp_rx {
+    struct oca_component *self;
+    const struct oca_otlp_config *cfg;
+    struct oca_otlp_listener listeners[2];
+    size_t n_listeners;
+    struct oca_grpc_method methods[OCA_SIGNAL_COUNT];
+    oca_done_cb *waiters;                           /* shutdown callers to notify */
+    size_t n_waiters;
+    size_t closing;                                 /* listeners still closing */
+    bool shutting_down, shut_down;
+};
+
+/* Seconds a client is asked to wait (Retry-After, RetryInfo) after a retryable refusal. */
+#define OCA_OTLP_RETRY_AFTER_S 1
+
+/* Content-Type: application/x-protobuf or application/json (parameters such as charset ignored,
+ * case-insensitive) -> OCA_OK and *enc; anything else OCA_ERR_MEDIA_TYPE. */
+int oca_otlp_parse_media_type(const char *content_type, enum oca_encoding *enc);
+
+enum oca_otlp_coding { OCA_OTLP_IDENTITY, OCA_OTLP_GZIP, OCA_OTLP_DEFLATE };
+/* Content-Encoding: absent, empty or identity; gzip (or x-gzip); deflate (zlib format, as the
+ * Collector). Anything else is OCA_ERR_INVALID (400, as the Collector's "unsupported
+ * Content-Encoding"). */
+int oca_otlp_parse_coding(const char *content_encoding, enum oca_otlp_coding *coding);
+
+/* The least memory a request of n body bytes needs at its peak: the body and its decoded form,
+ * which takes three times the wire size or more (decoded protobuf is typically 4-9 times its wire
+ * size; OTLP/JSON's arena starts at 3n + 256). A body for which even this is over the whole budget
+ * is refused at once as too large; the decoding itself is charged as it goes (export.c). */
+static inline uint64_t oca_otlp_need(uint64_t n) { return 4 * n + 256; }
+
+/* Counting the items of a request without decoding it (count.c), for requests refused for memory:
+ * their items are still counted as refused. Fed in any chunking; exact for well-formed input,
+ * and it stops counting (dead) at what it cannot follow. */
+#define OCA_OTLP_COUNT_DEPTH 16
+
+struct oca_otlp_counter {
+    enum oca_signal sig;
+    enum oca_encoding enc;
+    uint64_t items;
+    bool dead;
+    int depth;
+    /* protobuf */
+    uint64_t pos, skip, varint;
+    uint64_t end[OCA_OTLP_COUNT_DEPTH];
+    uint32_t field;
+    int state, shift;
+    /* JSON */
+    bool is_array[OCA_OTLP_COUNT_DEPTH];
+    int8_t step[OCA_OTLP_COUNT_DEPTH];
+    uint32_t off_path;
+    bool in_string, escape, reading_key, expect_key, key_ok;
+    char key[32];
+    size_t key_len;
+};
+
+void oca_otlp_counter_init(struct oca_otlp_counter *c, enum oca_signal sig, enum oca_encoding enc);
+void oca_otlp_counter_feed(struct oca_otlp_counter *c, const uint8_t *data, size_t len);
+/* The items in a whole request. */
+uint64_t oca_otlp_count_items(enum oca_signal sig, enum oca_encoding enc, const uint8_t *data, size_t len);
+
+/* A request body on its way in: bytes as they arrive, decompressed incrementally with zlib into a
+ * buffer charged to the memory budget as it grows. Nothing beyond max bytes (received or
+ * decompressed) is ever allocated, so a gzip bomb costs at most max. On the first error the buffer
+ * is freed, its charge given back, and every later call returns that error; why says what
+ * happened, for the client.
+ * With counting on (oca_otlp_body_count_refused), a refusal for memory (OCA_ERR_MEMORY_LIMIT) does
+ * not end the reading: the rest of the body streams through an item counter instead of the buffer
+ * (compressed bodies through a small window), so the refused items are known when it ends. */
+struct oca_otlp_body {
+    enum oca_otlp_coding coding;
+    uint64_t max;               /* max_request_body_size: bytes received and bytes decompressed */
+    uint8_t *data;              /* the (decompressed) body so far */
+    size_t len, cap;
+    size_t charged;             /* budget bytes held for data (its capacity) */
+    uint64_t raw;               /* bytes received */
+    uint64_t total;             /* bytes decompressed (counting mode: also those not kept) */
+    z_stream z;
+    bool z_live, z_end;         /* inflate initialised; the compressed stream has ended */
+    bool count_refused;         /* count instead of stopping when memory is refused */
+    bool counting;              /* refused for memory, counting what comes */
+    struct oca_otlp_counter counter;
+    uint8_t *window;            /* counting a compressed body: where it is inflated to */
+    int err;
+    char why[200];
+};
+
+void oca_otlp_body_init(struct oca_otlp_body *b, enum oca_otlp_coding coding, uint64_t max);
+/* Turns counting on for a body of sig in enc (see above). */
+void oca_otlp_body_count_refused(struct oca_otlp_body *b, enum oca_signal sig, enum oca_encoding enc);
+/* The sender announced raw_len bytes (Content-Length): refuses at once what cannot fit (413) or
+ * cannot fit now (503), and for identity bodies reserves the whole buffer in one charge. */
+int oca_otlp_body_expect(struct oca_otlp_body *b, uint64_t raw_len);
+/* The next bytes as received. OCA_OK, OCA_ERR_TOO_LARGE (over max or over the whole budget),
+ * OCA_ERR_MEMORY_LIMIT (budget spent now; while b->counting, more bytes are still welcome) or
+ * OCA_ERR_INVALID (corrupt compressed data). */
+int oca_otlp_body_feed(struct oca_otlp_body *b, const uint8_t *p, size_t n);
+/* All bytes are in: OCA_OK, OCA_ERR_INVALID for a truncated compressed stream, or the error that
+ * stopped the body (b->counter.items then counts a body refused for memory). */
+int oca_otlp_body_finish(struct oca_otlp_body *b);
+/* Frees the buffer and gives its charge back; b may be freed or reused (after init) afterwards. */
+void oca_otlp_body_free(struct oca_otlp_body *b);
+
+/* What became of one Export request. */
+struct oca_otlp_result {
+    int err;                    /* OCA_OK or the OCA_ERR_* that decides the wire status */
+    int64_t rejected;           /* items refused although err is OCA_OK (partial_success) */
+    char message[512];          /* for the client: Status.message, grpc-message, error_message */
+};
+
+/* Where a request came from: the peer, and the stream whose headers become the batch's client
+ * metadata when include_metadata (the Collector's client.Info). stream may be NULL. */
+struct oca_otlp_from {
+    const char *peer;
+    const struct oca_http_stream *stream;
+    bool include_metadata;
+};
+
+/* Decodes one request into a new batch (refs = 1) charged to the budget (batch->charged), with its
+ * client set from from (may be NULL). held is how many budget bytes the caller holds for data
+ * already (an HTTP body); 0 means data is someone else's buffer (a gRPC message), which is then
+ * charged for the duration of the decoding. On error *out is NULL and res says why. */
+int oca_otlp_decode(enum oca_signal sig, enum oca_encoding enc, const uint8_t *data, size_t len, size_t held,
+                    const struct oca_otlp_from *from, struct oca_batch **out, struct oca_otlp_result *res);
+
+/* Decodes and hands the request to self's next consumer of sig; res gets the outcome, with the
+ * pipeline's refusals turned into the codes the wire statuses come from (a retryable refusal stays
+ * as it is; a permanent one becomes OCA_ERR_INVALID). Failed requests are logged at debug level
+ * with the peer. */
+void oca_otlp_export(struct oca_component *self, enum oca_signal sig, enum oca_encoding enc, const uint8_t *data,
+                     size_t len, size_t held, const struct oca_otlp_from *from, struct oca_otlp_result *res);
+
+/* Sets res to err with a printf-style message. */
+void oca_otlp_result_set(struct oca_otlp_result *res, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The wire status of a result: HTTP status, gRPC code, and whether the client is asked to retry
+ * (Retry-After / RetryInfo). The only mapping from error codes to statuses in the receiver. */
+int oca_otlp_http_status(const struct oca_otlp_result *res);
+int oca_otlp_grpc_status(const struct oca_otlp_result *res);
+bool oca_otlp_retryable(const struct oca_otlp_result *res);
+
+/* Appends the Export<Signal>ServiceResponse of a success to out, in enc: empty, or with
+ * partial_success when res->rejected > 0 or res->message is set. */
+void oca_otlp_encode_response(enum oca_signal sig, enum oca_encoding enc, const struct oca_otlp_result *res,
+                              struct oca_buf *out);
+/* Appends the google.rpc.Status of a failure to out, in enc (protobuf, or its JSON). With
+ * retry_info a google.rpc.RetryInfo detail (OCA_OTLP_RETRY_AFTER_S) is added (protobuf only: the
+ * HTTP answer carries Retry-After instead). */
+void oca_otlp_encode_status(const struct oca_otlp_result *res, enum oca_encoding enc, bool retry_info,
+                            struct oca_buf *out);
+
+/* OTLP/HTTP (http.c): the listener's HTTP handler (handler_data is the struct oca_otlp_listener);
+ * gRPC requests are passed on to the listener's router. */
+extern const struct oca_http_handler oca_otlp_http_handler;
+
+/* gRPC (grpc.c): fills rx->methods and the listener's router. */
+void oca_otlp_grpc_setup(struct oca_otlp_rx *rx, struct oca_otlp_listener *l, uint64_t max_recv_msg_size);
+
+/* CORS (http.c): whether origin matches one of the patterns (exact, "*", or one '*' wildcard as in
+ * "https://" "*.example.com"; case-insensitive). */
+bool oca_otlp_cors_origin_allowed(const struct oca_otlp_cors_config *cors, const char *origin);
+
+#endif
