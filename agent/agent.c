@@ -10,6 +10,9 @@
 #include <uv.h>
 
 #include "agent/components.h"
+#include "agent/status.h"
+#include "agent/telemetry.h"
+#include "base/budget.h"
 #include "base/errors.h"
 #include "base/log.h"
 #include "config/diag.h"
@@ -21,6 +24,7 @@ struct agent {
     uv_signal_t sigint, sigterm;
     uv_timer_t shutdown_timer;
     struct oca_graph *graph;
+    struct oca_telemetry *telemetry;    /* the own metrics endpoint; NULL when off */
     const struct oca_collector_config *cfg;
     int signals_seen;
 };
@@ -48,10 +52,24 @@ static void close_handle(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+static void on_telemetry_closed(void *arg)
+{
+    struct agent *a = arg;
+    uv_walk(&a->loop, close_handle, NULL);
+}
+
+/* The metrics endpoint outlives the graph, so the final counts can still be scraped while the
+ * pipelines drain. */
 static void on_graph_down(void *arg)
 {
     struct agent *a = arg;
     oca_log_info(NULL, "all components stopped");
+    if (a->telemetry) {
+        struct oca_telemetry *t = a->telemetry;
+        a->telemetry = NULL;
+        oca_telemetry_close(t, on_telemetry_closed, a);
+        return;
+    }
     uv_walk(&a->loop, close_handle, NULL);
 }
 
@@ -82,6 +100,7 @@ static void on_signal(uv_signal_t *s, int signum)
         _exit(1);
     }
     oca_log_info(NULL, "received %s: stopping receivers and draining pipelines", strsignal(signum));
+    oca_status_set(OCA_STATUS_STOPPING);
     uint64_t ms = (uint64_t)(a->cfg->shutdown_timeout_ns / 1000000);
     uv_timer_start(&a->shutdown_timer, on_shutdown_timeout, ms ? ms : 1, 0);
     /* Signal handles stay open (unreferenced) so that a second signal is still caught. */
@@ -112,11 +131,17 @@ static int run_loop(struct agent *a)
     uv_signal_start(&a->sigterm, on_signal, SIGTERM);
 
     int code = 0;
-    int err = oca_graph_start(a->graph, &a->loop);
+    oca_status_set(OCA_STATUS_STARTING);
+    int err = a->cfg->metrics_enabled ? oca_telemetry_start(&a->loop, &a->cfg->metrics_address, &a->telemetry)
+                                      : OCA_OK;
+    if (err == OCA_OK)
+        err = oca_graph_start(a->graph, &a->loop);
     if (err) {
         code = 1;
+        oca_status_set(OCA_STATUS_STOPPING);
         oca_graph_shutdown(a->graph, on_graph_down, a);
     } else {
+        oca_status_set(OCA_STATUS_READY);
         oca_log_info(NULL, "ocagent %s started: %zu components", OCA_VERSION, oca_graph_size(a->graph));
     }
     uv_run(&a->loop, UV_RUN_DEFAULT);
@@ -137,6 +162,7 @@ int oca_agent_run(const struct oca_config_source *sources, size_t n, bool valida
         return 1;
     a.cfg = cfg;
     oca_log_set_level((enum oca_log_level)cfg->log_level);
+    oca_budget_set_limit((size_t)cfg->memory_budget);
     signal(SIGPIPE, SIG_IGN);
     int code = build(&a);
     if (code == 0 && validate_only) {

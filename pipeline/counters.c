@@ -48,14 +48,19 @@ struct edge_series {
 
 static const struct edge_series series[] = {
     { OCA_RECEIVER, OCA_EDGE_ACCEPTED, "receiver_accepted", "successfully pushed into the pipeline" },
-    { OCA_RECEIVER, OCA_EDGE_REFUSED, "receiver_refused", "could not be pushed into the pipeline" },
-    { OCA_PROCESSOR, OCA_EDGE_ACCEPTED, "processor_accepted", "accepted by the processor" },
-    { OCA_PROCESSOR, OCA_EDGE_REFUSED, "processor_refused", "refused by the processor" },
-    { OCA_PROCESSOR, OCA_EDGE_DROPPED, "processor_dropped", "dropped by the processor" },
-    { OCA_EXPORTER, OCA_EDGE_SENT, "exporter_sent", "successfully sent to the destination" },
-    { OCA_EXPORTER, OCA_EDGE_SEND_FAILED, "exporter_send_failed", "that failed to be sent" },
+    { OCA_RECEIVER, OCA_EDGE_REFUSED, "receiver_refused", "that could not be pushed into the pipeline" },
+    { OCA_PROCESSOR, OCA_EDGE_ACCEPTED, "processor_accepted",
+      "successfully pushed into the next component in the pipeline" },
+    { OCA_PROCESSOR, OCA_EDGE_REFUSED, "processor_refused",
+      "that were rejected by the next component in the pipeline" },
+    { OCA_PROCESSOR, OCA_EDGE_DROPPED, "processor_dropped", "that were dropped" },
+    { OCA_EXPORTER, OCA_EDGE_SENT, "exporter_sent", "successfully sent to destination" },
+    { OCA_EXPORTER, OCA_EDGE_SEND_FAILED, "exporter_send_failed", "in failed attempts to send to destination" },
     { OCA_EXPORTER, OCA_EDGE_DROPPED, "exporter_dropped", "dropped by the exporter (shutdown)" },
 };
+
+/* The item names of the HELP text, in words as the Collector writes them. */
+static const char *const help_items[OCA_SIGNAL_COUNT] = { "spans", "metric points", "log records" };
 
 /* Label values escape backslash, quote and newline, as the text format requires. */
 static void put_label(struct oca_buf *out, const char *name, const char *value)
@@ -80,7 +85,8 @@ static void render_series(struct oca_buf *out, const struct edge_series *s, enum
         if (c->kind != s->kind)
             continue;
         if (!any) {
-            oca_buf_printf(out, "# HELP otelcol_%s_%s Number of %s %s.\n", s->stem, item, item, s->help);
+            oca_buf_printf(out, "# HELP otelcol_%s_%s Number of %s %s.\n", s->stem, item, help_items[sig],
+                           s->help);
             oca_buf_printf(out, "# TYPE otelcol_%s_%s counter\n", s->stem, item);
             any = true;
         }

@@ -12,15 +12,15 @@
 #include "agent/components.h"
 #include "base/arena.h"
 #include "base/errors.h"
-#include "config/decode.h"
 #include "config/diag.h"
-#include "config/yaml_tree.h"
 #include "pipeline/batch.h"
 
 /* Keys some types require, in YAML; everything else is the type's default. */
 static const struct { const char *type; const char *yaml; } required[] = {
     { "file", "path: ${env:OCA_TEST_DIR}/components-test-out.jsonl" },
+    { "health_check", "endpoint: 127.0.0.1:0" },   /* not the default 13133: it may be taken */
     { "otlpjsonfile", "include: [\"${env:OCA_TEST_DIR}/none/*.jsonl\"]" },
+    { "otlp", "protocols: {grpc: {endpoint: \"127.0.0.1:0\"}, http: {endpoint: \"127.0.0.1:0\"}}" },
 };
 
 static char tmpdir[256];
@@ -39,20 +39,7 @@ static void *decode_config(struct oca_arena *arena, const struct oca_component_t
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
         if (strcmp(required[i].type, t->name) == 0)
             yaml = required[i].yaml;
-    struct oca_diag diag;
-    oca_diag_init(&diag);
-    const struct oca_ynode *node = oca_yaml_parse(arena, "test.yaml", yaml, strlen(yaml), &diag);
-    assert_non_null(node);
-    void *cfg = oca_arena_zalloc(arena, t->config_size ? t->config_size : 1);
-    assert_int_equal(oca_config_decode(arena, t->fields, cfg, node, t->name, &diag), 0);
-    diag.ctx = node;
-    diag.ctx_path = t->name;
-    if (t->validate)
-        assert_int_equal(t->validate(cfg, &diag), OCA_OK);
-    if (diag.errors)
-        fail_msg("%s: %s", t->name, diag.text.data);
-    oca_diag_free(&diag);
-    return cfg;
+    return oca_test_valid_config(arena, t, yaml, t->name);
 }
 
 static int done_calls;
@@ -68,10 +55,11 @@ static void init_component(struct oca_component *c, const struct oca_component_t
         c->next[s] = &sink;
 }
 
+static bool done_reached(void *want) { return done_calls >= *(const int *)want; }
+
 static void run_until_done(uv_loop_t *loop, int want)
 {
-    for (int i = 0; i < 100000 && done_calls < want; i++)
-        uv_run(loop, UV_RUN_ONCE);
+    oca_test_run_until(loop, done_reached, &want, 10000);
     assert_int_equal(done_calls, want);
 }
 
