@@ -6,9 +6,12 @@ set -e
 cd "$(dirname "$0")/.."
 
 # Build: compiler, pkg-config, the libraries, protoc-c. Test: cmocka, clang with libFuzzer,
-# node/npm for the integration suite (real clients), the openssl CLI for test certificates.
+# node/npm for the integration suite (real clients), the openssl CLI for test certificates, curl
+# and nghttp2-client (nghttp, h2load) as HTTP/1.1 and HTTP/2 clients, prometheus for promtool (it
+# checks the text of the agent's own /metrics).
 PACKAGES="build-essential pkg-config libuv1-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
-libyaml-dev libssl-dev zlib1g-dev libjson-c-dev libcmocka-dev clang libclang-rt-dev nodejs npm openssl"
+libyaml-dev libssl-dev zlib1g-dev libjson-c-dev libcmocka-dev clang libclang-rt-dev nodejs npm openssl
+curl nghttp2-client libhttp-parser-dev prometheus"
 
 missing=""
 for p in $PACKAGES; do

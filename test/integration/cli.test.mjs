@@ -91,7 +91,7 @@ test('an invalid config on the run path exits 1 before starting anything', () =>
 test('components lists every type with its keys and defaults', () => {
   const r = runSync(['components']);
   assert.equal(r.code, 0, r.stderr);
-  for (const want of [/^receivers:$/m, /^  otlpjsonfile \[traces, metrics, logs\]/m, /^processors:$/m, /^  batch /m,
+  for (const want of [/^receivers:$/m, /^  otlp \[traces, metrics, logs\]/m, /^  otlpjsonfile \[traces, metrics, logs\]/m, /^processors:$/m, /^  batch /m,
     /send_batch_size: .*8192/, /timeout: .*200ms/, /^exporters:$/m, /^  debug /m, /^  file /m, /verbosity: .*basic/,
     /sampling_initial: .*2/, /flush_interval: .*1s/, /max_megabytes: .*100/, /max_backups: .*100/]) {
     assert.match(r.stdout, want);
@@ -114,12 +114,14 @@ test('the embedded default config validates, runs, and stops cleanly on SIGTERM'
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'default.yaml'), p.stdout);
   assert.equal(runSync(['validate', '--config', 'default.yaml'], { cwd: dir }).code, 0);
-  fs.mkdirSync(path.join(dir, 'input'));
   const agent = new Agent(null, { dir, args: [] });
   await agent.started();
-  // The default config tails ./input/*.jsonl (a file that appears after start is read whole) and
-  // prints a line per batch with debug.
-  fs.appendFileSync(path.join(dir, 'input', 'x.jsonl'), JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'hello', traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0102030405060708' }] }] }] }) + '\n');
+  // The default config takes OTLP on localhost:4317 (gRPC) and 4318 (HTTP) and prints a line per
+  // batch with debug.
+  const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'hello', traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0102030405060708' }] }] }] });
+  const res = await fetch('http://localhost:4318/v1/traces', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), {});
   await agent.waitLog(/spans: 1/);
   const r = await agent.stop();
   assert.equal(r.code, 0, agent.stderr);
@@ -154,4 +156,11 @@ service:
   } finally {
     assert.equal((await agent.stop()).code, 0, agent.stderr);
   }
+});
+
+test('the README reference of components is what `ocagent components` prints', () => {
+  const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const block = readme.match(/<!-- components:begin[^\n]*\n```\n([\s\S]*?)```\n<!-- components:end -->/);
+  assert.ok(block, 'README has the components block');
+  assert.equal(block[1], runSync(['components']).stdout, 'README is stale: paste the output of `build/ocagent components`');
 });

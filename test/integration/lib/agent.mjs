@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const BIN = process.env.OCAGENT_BIN || path.resolve('build/ocagent');
+export const BIN = path.resolve(process.env.OCAGENT_BIN || 'build/ocagent');
 
 export function tempDir(prefix = 'ocagent-test-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -35,7 +35,12 @@ export class Agent {
     if (configText !== null) fs.writeFileSync(this.configPath, configText);
     this.stderr = '';
     this.exited = null;
-    const argv = args ?? ['--config', this.configPath];
+    // The agent's own metrics endpoint defaults to localhost:8888, which agents of test files
+    // running in parallel would fight over: an overlay loaded first moves it to an ephemeral port.
+    // A test's own service.telemetry.metrics keys are merged over it and win.
+    const base = path.join(dir, 'test-base.yaml');
+    if (!args) fs.writeFileSync(base, 'service:\n  telemetry:\n    metrics:\n      address: localhost:0\n');
+    const argv = args ?? ['--config', base, '--config', this.configPath];
     this.proc = spawn(BIN, argv, { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stderr.on('data', (d) => { this.stderr += d.toString(); });
     this.proc.stdout.on('data', (d) => { this.stderr += d.toString(); });
@@ -52,6 +57,20 @@ export class Agent {
   }
 
   async started() { return this.waitLog(/ocagent .* started/); }
+
+  get pid() { return this.proc.pid; }
+
+  // Throws (with the agent's log) when the process has exited.
+  assertAlive() {
+    if (this.exited) throw new Error(`agent exited ${JSON.stringify(this.exited)}:\n${this.stderr}`);
+  }
+
+  // Resident set size of the running agent in KiB (VmRSS from /proc).
+  rssKiB() {
+    this.assertAlive();
+    const m = fs.readFileSync(`/proc/${this.proc.pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+    return m ? Number(m[1]) : 0;
+  }
 
   // SIGTERM, then the exit status; a second signal is never sent here.
   async stop(timeoutMs = 20000) {
