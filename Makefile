@@ -36,7 +36,7 @@ LIB      := $(BUILD)/libocagent.a
 UNIT_SRC := $(sort $(shell find test/unit -name '*_test.c' 2>/dev/null))
 UNIT_BIN := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 
-.PHONY: all deps run test test-unit test-integration test-fuzz-smoke fuzz bench clean gen
+.PHONY: all deps run test test-unit test-integration test-fuzz-smoke fuzz bench clean gen readme
 
 all: $(BUILD)/ocagent
 
@@ -113,6 +113,10 @@ build/fuzz/%: test/fuzz/%.c $(FUZZ_OBJ)
 fuzz: $(FUZZ_BIN)
 test-fuzz-smoke: $(FUZZ_BIN)
 	@sh scripts/fuzz-smoke.sh $(FUZZ_BIN)
+
+# The README's component reference is the output of `ocagent components`.
+readme: $(BUILD)/ocagent
+	@sh scripts/update-readme.sh $(BUILD)/ocagent
 
 clean:
 	rm -rf build

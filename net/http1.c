@@ -176,14 +176,17 @@ static int on_headers_complete(http_parser *p)
         h->err_text = "CONNECT is not supported";
         return -1;
     }
-    if (s->content_length != UINT64_MAX && s->content_length > c->srv->cfg->max_request_body_size) {
+    /* The handler sees the headers first: one that streams the body bounds it itself and can
+     * answer an oversize request in its own format (OTLP wants a Status body on a 413). */
+    oca_stream_call_headers(s);
+    if (h->dead || s->reset_requested)
+        return 0;
+    if (!s->streaming && !s->resp_started && s->content_length != UINT64_MAX &&
+        s->content_length > c->srv->cfg->max_request_body_size) {
         h->err_status = 413;
         h->err_text = "request body too large";
         return -1;
     }
-    oca_stream_call_headers(s);
-    if (h->dead || s->reset_requested)
-        return 0;
     if (!s->resp_started && h->expect_continue && body_expected(h)) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         oca_conn_write(c, cont, sizeof(cont) - 1);
@@ -207,7 +210,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
         }
         return 0;
     }
-    if (s->body_bytes > c->srv->cfg->max_request_body_size) {
+    if (!s->streaming && s->body_bytes > c->srv->cfg->max_request_body_size) {
         h->err_status = 413;
         h->err_text = "request body too large";
         return -1;

@@ -117,12 +117,14 @@ static void dispatch_headers(struct oca_conn *c, struct oca_http_stream *s)
         oca_stream_respond_text(s, 431, "request headers too large");
         return;
     }
-    if (s->content_length != UINT64_MAX && s->content_length > c->srv->cfg->max_request_body_size) {
-        s->headers_done = true;
-        oca_stream_respond_text(s, 413, "request body too large");
-        return;
-    }
+    /* The handler sees the headers first: one that streams the body bounds it itself and can
+     * answer an oversize request in its own format (OTLP wants a Status body on a 413). */
     oca_stream_call_headers(s);
+    if (!s->streaming && !s->resp_started && s->content_length != UINT64_MAX &&
+        s->content_length > c->srv->cfg->max_request_body_size) {
+        oca_stream_respond_text(s, 413, "request body too large");
+        s->discard = true;
+    }
 }
 
 static void deliver_end(struct oca_http_stream *s)

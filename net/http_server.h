@@ -75,8 +75,9 @@ struct oca_http_server_config {
     { .name = "max_request_body_size", .kind = OCA_FIELD_KIND_SIZE, \
       .offset = OCA_FIELD_AT(S, m.max_request_body_size, uint64_t), .def = "64MiB", .min = 1, \
       .max = INT64_C(4294967296), \
-      .doc = "Largest request body as received (before decompression), answered 413. Streamed " \
-             "bodies (gRPC) are bounded per message by max_recv_msg_size instead." }, \
+      .doc = "Largest request body, answered 413. The OTLP receiver applies it both to the bytes " \
+             "received and after decompression. Streamed gRPC bodies are bounded per message by " \
+             "max_recv_msg_size instead." }, \
     { .name = "read_header_timeout", .kind = OCA_FIELD_KIND_DURATION, \
       .offset = OCA_FIELD_AT(S, m.read_header_timeout_ns, int64_t), .def = "10s", .min = OCA_NS_PER_MS, \
       .max = 3600 * OCA_NS_PER_S, \
@@ -121,8 +122,10 @@ struct oca_http_handler {
     void (*on_body)(struct oca_http_stream *s, const uint8_t *data, size_t len);
     /* The request is complete. Buffered mode: body/len is all of it, valid until on_close
      * (streaming mode: NULL, 0). The answer may be given here or later, from any callback of the
-     * loop, as long as on_close has not run. A buffered body over max_request_body_size never
-     * reaches on_end: the server answers 413 itself and then calls on_close. */
+     * loop, as long as on_close has not run. A buffered body over max_request_body_size (by
+     * Content-Length, checked after on_headers, or as it arrives) never reaches on_end: the server
+     * answers 413 itself and then calls on_close. A streamed body is not bounded by the server:
+     * the handler enforces its own limit, and can answer in its own format. */
     void (*on_end)(struct oca_http_stream *s, const uint8_t *body, size_t len);
     /* The stream is finished (answered in full and handed to the connection, reset by the peer,
      * timed out, or its connection closed). Called once for every stream whose on_headers ran; no call may be made

@@ -162,5 +162,5 @@ test('the README reference of components is what `ocagent components` prints', (
   const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const block = readme.match(/<!-- components:begin[^\n]*\n```\n([\s\S]*?)```\n<!-- components:end -->/);
   assert.ok(block, 'README has the components block');
-  assert.equal(block[1], runSync(['components']).stdout, 'README is stale: paste the output of `build/ocagent components`');
+  assert.equal(block[1], runSync(['components']).stdout, 'README is stale: run make readme');
 });
