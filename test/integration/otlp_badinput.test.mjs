@@ -199,10 +199,13 @@ describe('bad input, each answered while a good client keeps being served', () =
     ['oversize body with Content-Length: 413', async () => {
       const res = await post(ctx, '/v1/traces', 'application/x-protobuf', traceRequestProto('x'.repeat(BODY_LIMIT + 1024)));
       assert.equal(res.status, 413, JSON.stringify(res.error ?? res.status));
+      // The spec: every 4xx body is a google.rpc.Status in the request's encoding.
+      assert.match(statusOf(res, false).message, /max_request_body_size/);
     }],
     ['oversize chunked body: 413', async () => {
       const res = await post(ctx, '/v1/traces', 'application/x-protobuf', traceRequestProto('y'.repeat(BODY_LIMIT + 1024)), { 'transfer-encoding': 'chunked' });
       assert.equal(res.status, 413, JSON.stringify(res.error ?? res.status));
+      assert.match(statusOf(res, false).message, /max_request_body_size/);
     }],
     ['header block over max_header_bytes: 431', async () => {
       const res = await post(ctx, '/v1/traces', 'application/x-protobuf', traceRequestProto('h'), { 'x-big': 'z'.repeat(16 * 1024) });
