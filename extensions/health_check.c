@@ -53,8 +53,7 @@ struct health_check {
     const struct health_check_config *cfg;
     struct oca_http_server *srv;        /* from start until closed */
     bool closing;
-    oca_done_cb *waiters;               /* shutdown callers, called once the server is closed */
-    size_t n_waiters;
+    struct oca_waiters waiters;         /* shutdown callers, called once the server is closed */
 };
 
 #define HDR(n, v) { n, sizeof(n) - 1, v, sizeof(v) - 1 }
@@ -199,35 +198,23 @@ static int health_check_start(struct oca_component *self, uv_loop_t *loop)
     return oca_http_server_start(hc->srv);
 }
 
-static void finish(struct health_check *hc)
-{
-    oca_done_cb *waiters = hc->waiters;
-    size_t n = hc->n_waiters;
-    hc->waiters = NULL;
-    hc->n_waiters = 0;
-    for (size_t i = 0; i < n; i++)
-        waiters[i](hc->self);
-    free(waiters);
-}
-
 static void on_server_closed(struct oca_http_server *srv, void *arg)
 {
     struct health_check *hc = arg;
     oca_http_server_free(srv);
     hc->srv = NULL;
     hc->closing = false;
-    finish(hc);
+    oca_waiters_notify(&hc->waiters, hc->self);
 }
 
 static void health_check_shutdown(struct oca_component *self, oca_done_cb done)
 {
     struct health_check *hc = self->state;
-    hc->waiters = oca_xrealloc(hc->waiters, (hc->n_waiters + 1) * sizeof(*hc->waiters));
-    hc->waiters[hc->n_waiters++] = done;
+    oca_waiters_add(&hc->waiters, done);
     if (hc->closing)
         return;
     if (!hc->srv) {
-        finish(hc);
+        oca_waiters_notify(&hc->waiters, hc->self);
         return;
     }
     hc->closing = true;
@@ -239,7 +226,7 @@ static void health_check_destroy(struct oca_component *self)
     struct health_check *hc = self->state;
     if (!hc)
         return;
-    free(hc->waiters);
+    free(hc->waiters.cbs);
     free(hc);
     self->state = NULL;
 }

@@ -181,13 +181,7 @@ static int otlp_start(struct oca_component *self, uv_loop_t *loop)
 static void notify_done(struct oca_otlp_rx *rx)
 {
     rx->shut_down = true;
-    oca_done_cb *list = rx->waiters;
-    size_t n = rx->n_waiters;
-    rx->waiters = NULL;
-    rx->n_waiters = 0;
-    for (size_t k = 0; k < n; k++)
-        list[k](rx->self);
-    free(list);
+    oca_waiters_notify(&rx->waiters, rx->self);
 }
 
 static void on_server_closed(struct oca_http_server *srv, void *arg)
@@ -205,8 +199,7 @@ static void on_server_closed(struct oca_http_server *srv, void *arg)
 static void otlp_shutdown(struct oca_component *self, oca_done_cb done)
 {
     struct oca_otlp_rx *rx = self->state;
-    rx->waiters = oca_xrealloc(rx->waiters, (rx->n_waiters + 1) * sizeof(*rx->waiters));
-    rx->waiters[rx->n_waiters++] = done;
+    oca_waiters_add(&rx->waiters, done);
     if (!rx->shutting_down) {
         rx->shutting_down = true;
         for (size_t i = 0; i < rx->n_listeners; i++) {
@@ -233,7 +226,7 @@ static void otlp_destroy(struct oca_component *self)
         for (int sig = 0; sig < OCA_SIGNAL_COUNT; sig++)
             free(l->paths[sig]);
     }
-    free(rx->waiters);
+    free(rx->waiters.cbs);
     free(rx);
     self->state = NULL;
 }

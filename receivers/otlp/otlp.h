@@ -70,8 +70,7 @@ struct oca_otlp_rx {
     struct oca_otlp_listener listeners[2];
     size_t n_listeners;
     struct oca_grpc_method methods[OCA_SIGNAL_COUNT];
-    oca_done_cb *waiters;                           /* shutdown callers to notify */
-    size_t n_waiters;
+    struct oca_waiters waiters;                     /* shutdown callers to notify */
     size_t closing;                                 /* listeners still closing */
     bool shutting_down, shut_down;
 };
