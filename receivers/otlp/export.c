@@ -4,11 +4,14 @@
  * Export*ServiceResponse, or a google.rpc.Status with the HTTP status and gRPC code that
  * base/errors.h gives the error. No other file of the receiver maps errors to statuses. */
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/budget.h"
 #include "base/errors.h"
 #include "base/log.h"
@@ -61,136 +64,111 @@ static int refuse_budget(struct oca_otlp_result *res, int err, uint64_t need)
 }
 
 /* Protobuf ids must be 16 (trace) or 8 (span) bytes, or absent, as the Collector's pdata insists
- * when it unmarshals; the JSON decoder checks the hex already. Returns false with res set. */
-static bool id_ok(const ProtobufCBinaryData *id, size_t want, struct oca_otlp_result *res, const char *path)
+ * when it unmarshals (the JSON decoder checks the hex already). One walk over the descriptors finds
+ * every trace_id, span_id and parent_span_id (spans, links, log records, exemplars); it skips the
+ * common types (attributes, resources, scopes), which hold no ids, and builds the JSON path of a
+ * bad id only when it finds one. */
+#define ID_WALK_DEPTH 12
+
+struct id_walk {
+    const ProtobufCFieldDescriptor *field[ID_WALK_DEPTH];
+    size_t index[ID_WALK_DEPTH];        /* SIZE_MAX for a singular field */
+    int depth;
+};
+
+static size_t id_length(const char *field_name)
 {
-    if (id->len == 0 || id->len == want)
-        return true;
-    oca_otlp_result_set(res, OCA_ERR_DECODE, "%s: %zu bytes, expected %zu (or none)", path, id->len, want);
-    return false;
+    if (strcmp(field_name, "trace_id") == 0)
+        return 16;
+    if (strcmp(field_name, "span_id") == 0 || strcmp(field_name, "parent_span_id") == 0)
+        return 8;
+    return 0;
 }
 
-static bool exemplars_ok(Opentelemetry__Proto__Metrics__V1__Exemplar **ex, size_t n, struct oca_otlp_result *res,
-                         const char *where)
+static void put_camel(struct oca_buf *out, const char *name)
 {
-    char path[200];
-    for (size_t i = 0; i < n; i++) {
-        snprintf(path, sizeof(path), "%s.exemplars[%zu].traceId", where, i);
-        if (!id_ok(&ex[i]->trace_id, 16, res, path))
-            return false;
-        snprintf(path, sizeof(path), "%s.exemplars[%zu].spanId", where, i);
-        if (!id_ok(&ex[i]->span_id, 8, res, path))
-            return false;
+    for (bool up = false; *name; name++) {
+        if (*name == '_') {
+            up = true;
+            continue;
+        }
+        oca_buf_putc(out, up && *name >= 'a' && *name <= 'z' ? (char)(*name - 'a' + 'A') : *name);
+        up = false;
     }
-    return true;
 }
 
-static bool trace_ids_ok(const oca_traces_req *r, struct oca_otlp_result *res)
+static void report_bad_id(const struct id_walk *w, const ProtobufCFieldDescriptor *f, size_t len, size_t want,
+                          struct oca_otlp_result *res)
 {
-    char path[200];
-    for (size_t i = 0; i < r->n_resource_spans; i++)
-        for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
-            const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = r->resource_spans[i]->scope_spans[j];
-            for (size_t k = 0; k < ss->n_spans; k++) {
-                const Opentelemetry__Proto__Trace__V1__Span *sp = ss->spans[k];
-                int n = snprintf(path, sizeof(path), "resourceSpans[%zu].scopeSpans[%zu].spans[%zu].", i, j, k);
-                size_t at = n > 0 && (size_t)n < sizeof(path) ? (size_t)n : 0;
-                snprintf(path + at, sizeof(path) - at, "traceId");
-                if (!id_ok(&sp->trace_id, 16, res, path))
-                    return false;
-                snprintf(path + at, sizeof(path) - at, "spanId");
-                if (!id_ok(&sp->span_id, 8, res, path))
-                    return false;
-                snprintf(path + at, sizeof(path) - at, "parentSpanId");
-                if (!id_ok(&sp->parent_span_id, 8, res, path))
-                    return false;
-                for (size_t l = 0; l < sp->n_links; l++) {
-                    snprintf(path + at, sizeof(path) - at, "links[%zu].traceId", l);
-                    if (!id_ok(&sp->links[l]->trace_id, 16, res, path))
-                        return false;
-                    snprintf(path + at, sizeof(path) - at, "links[%zu].spanId", l);
-                    if (!id_ok(&sp->links[l]->span_id, 8, res, path))
-                        return false;
-                }
-            }
-        }
-    return true;
+    struct oca_buf path = { 0 };
+    for (int d = 0; d < w->depth; d++) {
+        put_camel(&path, w->field[d]->name);
+        if (w->index[d] != SIZE_MAX)
+            oca_buf_printf(&path, "[%zu]", w->index[d]);
+        oca_buf_putc(&path, '.');
+    }
+    put_camel(&path, f->name);
+    oca_otlp_result_set(res, OCA_ERR_DECODE, "%s: %zu bytes, expected %zu (or none)", path.data, len, want);
+    oca_buf_free(&path);
 }
 
-static bool log_ids_ok(const oca_logs_req *r, struct oca_otlp_result *res)
+static bool ids_ok_in(const ProtobufCMessage *m, struct id_walk *w, struct oca_otlp_result *res);
+
+static bool child_ids_ok(const ProtobufCMessage *child, const ProtobufCFieldDescriptor *f, size_t index,
+                         struct id_walk *w, struct oca_otlp_result *res)
 {
-    char path[200];
-    for (size_t i = 0; i < r->n_resource_logs; i++)
-        for (size_t j = 0; j < r->resource_logs[i]->n_scope_logs; j++) {
-            const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = r->resource_logs[i]->scope_logs[j];
-            for (size_t k = 0; k < sl->n_log_records; k++) {
-                snprintf(path, sizeof(path), "resourceLogs[%zu].scopeLogs[%zu].logRecords[%zu].traceId", i, j, k);
-                if (!id_ok(&sl->log_records[k]->trace_id, 16, res, path))
-                    return false;
-                snprintf(path, sizeof(path), "resourceLogs[%zu].scopeLogs[%zu].logRecords[%zu].spanId", i, j, k);
-                if (!id_ok(&sl->log_records[k]->span_id, 8, res, path))
-                    return false;
-            }
-        }
-    return true;
+    if (!child || w->depth == ID_WALK_DEPTH)
+        return true;
+    w->field[w->depth] = f;
+    w->index[w->depth] = index;
+    w->depth++;
+    bool ok = ids_ok_in(child, w, res);
+    w->depth--;
+    return ok;
 }
 
-static bool metric_ids_ok(const oca_metrics_req *r, struct oca_otlp_result *res)
+static bool ids_ok_in(const ProtobufCMessage *m, struct id_walk *w, struct oca_otlp_result *res)
 {
-    char where[160];
-    for (size_t i = 0; i < r->n_resource_metrics; i++)
-        for (size_t j = 0; j < r->resource_metrics[i]->n_scope_metrics; j++) {
-            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = r->resource_metrics[i]->scope_metrics[j];
-            for (size_t k = 0; k < sm->n_metrics; k++) {
-                const Opentelemetry__Proto__Metrics__V1__Metric *m = sm->metrics[k];
-                Opentelemetry__Proto__Metrics__V1__NumberDataPoint **num = NULL;
-                size_t n_num = 0;
-                const char *kind = "";
-                if (m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE && m->gauge) {
-                    num = m->gauge->data_points;
-                    n_num = m->gauge->n_data_points;
-                    kind = "gauge";
-                } else if (m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM && m->sum) {
-                    num = m->sum->data_points;
-                    n_num = m->sum->n_data_points;
-                    kind = "sum";
-                }
-                for (size_t d = 0; d < n_num; d++) {
-                    snprintf(where, sizeof(where), "resourceMetrics[%zu].scopeMetrics[%zu].metrics[%zu].%s.dataPoints[%zu]",
-                             i, j, k, kind, d);
-                    if (!exemplars_ok(num[d]->exemplars, num[d]->n_exemplars, res, where))
-                        return false;
-                }
-                if (m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM && m->histogram)
-                    for (size_t d = 0; d < m->histogram->n_data_points; d++) {
-                        snprintf(where, sizeof(where),
-                                 "resourceMetrics[%zu].scopeMetrics[%zu].metrics[%zu].histogram.dataPoints[%zu]", i, j, k, d);
-                        if (!exemplars_ok(m->histogram->data_points[d]->exemplars,
-                                          m->histogram->data_points[d]->n_exemplars, res, where))
-                            return false;
-                    }
-                if (m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM &&
-                    m->exponential_histogram)
-                    for (size_t d = 0; d < m->exponential_histogram->n_data_points; d++) {
-                        snprintf(where, sizeof(where),
-                                 "resourceMetrics[%zu].scopeMetrics[%zu].metrics[%zu].exponentialHistogram.dataPoints[%zu]",
-                                 i, j, k, d);
-                        if (!exemplars_ok(m->exponential_histogram->data_points[d]->exemplars,
-                                          m->exponential_histogram->data_points[d]->n_exemplars, res, where))
-                            return false;
-                    }
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    if (strcmp(d->package_name, "opentelemetry.proto.common.v1") == 0 ||
+        strcmp(d->package_name, "opentelemetry.proto.resource.v1") == 0)
+        return true;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *at = (const char *)m + f->offset;
+        if (f->type == PROTOBUF_C_TYPE_BYTES && f->label != PROTOBUF_C_LABEL_REPEATED) {
+            const ProtobufCBinaryData *id = (const ProtobufCBinaryData *)(const void *)at;
+            size_t want = id->len ? id_length(f->name) : 0;
+            if (want && id->len != want) {
+                report_bad_id(w, f, id->len, want, res);
+                return false;
             }
+            continue;
         }
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            uint32_t which = *(const uint32_t *)(const void *)((const char *)m + f->quantifier_offset);
+            if (which != f->id)
+                continue;
+        }
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(const void *)((const char *)m + f->quantifier_offset);
+            ProtobufCMessage *const *items = *(ProtobufCMessage *const *const *)(const void *)at;
+            for (size_t k = 0; k < n; k++)
+                if (!child_ids_ok(items[k], f, k, w, res))
+                    return false;
+        } else if (!child_ids_ok(*(ProtobufCMessage *const *)(const void *)at, f, SIZE_MAX, w, res)) {
+            return false;
+        }
+    }
     return true;
 }
 
 static bool ids_ok(const struct oca_batch *b, struct oca_otlp_result *res)
 {
-    switch (b->signal) {
-    case OCA_SIGNAL_TRACES: return trace_ids_ok(b->traces, res);
-    case OCA_SIGNAL_METRICS: return metric_ids_ok(b->metrics, res);
-    default: return log_ids_ok(b->logs, res);
-    }
+    struct id_walk w = { .depth = 0 };
+    return ids_ok_in(b->msg, &w, res);
 }
 
 /* protobuf-c's allocator for a batch's arena that charges the budget as the arena grows, so a
