@@ -36,7 +36,7 @@ LIB      := $(BUILD)/libocagent.a
 UNIT_SRC := $(sort $(shell find test/unit -name '*_test.c' 2>/dev/null))
 UNIT_BIN := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 
-.PHONY: all deps run test test-unit test-integration test-fuzz-smoke fuzz bench clean gen readme
+.PHONY: all deps run test test-unit test-integration test-fuzz-smoke fuzz bench bench-tools test-bench-smoke clean gen readme
 
 all: $(BUILD)/ocagent
 
@@ -86,7 +86,7 @@ run: deps $(BUILD)/ocagent
 # The full suite: plain build first, then the same unit and integration suites under ASan+UBSan.
 test: deps
 	@rm -f build/results-*.txt
-	$(MAKE) --no-print-directory test-unit test-integration test-fuzz-smoke SAN=0
+	$(MAKE) --no-print-directory test-unit test-integration test-fuzz-smoke test-bench-smoke SAN=0
 	$(MAKE) --no-print-directory test-unit test-integration SAN=1
 	@sh scripts/summary.sh
 
@@ -113,6 +113,18 @@ build/fuzz/%: test/fuzz/%.c $(FUZZ_OBJ)
 fuzz: $(FUZZ_BIN)
 test-fuzz-smoke: $(FUZZ_BIN)
 	@sh scripts/fuzz-smoke.sh $(FUZZ_BIN)
+
+# The benchmark (test/bench/): a payload generator and the protobuf-c decode bound, always built
+# optimised from the plain library. `make bench` prints the table; the smoke run checks the counts.
+BENCH_BIN := build/bench/gen build/bench/decode
+build/bench/%: test/bench/%.c build/libocagent.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Wno-missing-prototypes -o $@ $< build/libocagent.a $(LDLIBS)
+bench-tools: build/ocagent $(BENCH_BIN)
+bench: bench-tools
+	@sh test/bench/run.sh
+test-bench-smoke: bench-tools
+	@BENCH_SMOKE=1 sh test/bench/run.sh
 
 # The README's component reference is the output of `ocagent components`.
 readme: $(BUILD)/ocagent
