@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json_object.h>
 #include <json-c/json_object_iterator.h>
@@ -630,6 +631,7 @@ struct dec {
     size_t err_size;
     unsigned depth;
     struct frame frames[MAX_FRAMES];
+    bool gateway;           /* OpenCensus via grpc-gateway: base64 ids, maps as objects, WKTs */
 };
 
 static void push_key(struct dec *d, const char *key)
@@ -1050,6 +1052,9 @@ static int decode_bytes(struct dec *d, const ProtobufCFieldDescriptor *f, struct
         return fail(d, "expected a string");
     const char *s = json_object_get_string(v);
     size_t n = (size_t)json_object_get_string_len(v), id_size = hex_id_size(f);
+    /* grpc-gateway writes every bytes field in base64; hex ids are still taken at their exact length. */
+    if (d->gateway && id_size && n != 2 * id_size)
+        id_size = 0;
     ProtobufCBinaryData bd = { 0, NULL };
     int err = id_size ? decode_hex(d, s, n, id_size, &bd) : decode_base64(d, s, n, &bd);
     if (err == OCA_OK)
@@ -1071,9 +1076,101 @@ static int decode_value(struct dec *d, const ProtobufCFieldDescriptor *f, struct
     }
 }
 
+static int decode_field(struct dec *d, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
+                        struct json_object *v);
+
+/* A proto map field: a repeated message "...Entry" of two fields, key and value. */
+static bool is_map_entry(const ProtobufCFieldDescriptor *f)
+{
+    const ProtobufCMessageDescriptor *e = f->type == PROTOBUF_C_TYPE_MESSAGE ? f->descriptor : NULL;
+    size_t len = e ? strlen(e->name) : 0;
+    return e && len > 5 && strcmp(e->name + len - 5, "Entry") == 0 && e->n_fields == 2 &&
+           strcmp(e->fields[0].name, "key") == 0 && strcmp(e->fields[1].name, "value") == 0;
+}
+
+/* The protobuf JSON form of a map: an object whose members are the entries. */
+static int decode_map(struct dec *d, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, struct json_object *v)
+{
+    const ProtobufCMessageDescriptor *e = f->descriptor;
+    size_t n = (size_t)json_object_object_length(v), i = 0;
+    ProtobufCMessage **elems = n ? oca_arena_alloc(d->arena, n * sizeof(*elems)) : NULL;
+    struct json_object_iterator it = json_object_iter_begin(v), end = json_object_iter_end(v);
+    for (; !json_object_iter_equal(&it, &end) && i < n; json_object_iter_next(&it), i++) {
+        const char *key = json_object_iter_peek_name(&it);
+        ProtobufCMessage *entry = oca_arena_alloc(d->arena, e->sizeof_message);
+        e->message_init(entry);
+        if (e->fields[0].type != PROTOBUF_C_TYPE_STRING)
+            return fail(d, "map keys other than strings are not supported");
+        char *k = oca_arena_strdup(d->arena, key);
+        memcpy((char *)entry + e->fields[0].offset, &k, sizeof(k));
+        push_key(d, key);
+        int err = decode_field(d, entry, &e->fields[1], json_object_iter_peek_value(&it));
+        if (err)
+            return err;
+        pop_key(d);
+        elems[i] = entry;
+    }
+    char *base = (char *)m;
+    memcpy(base + f->quantifier_offset, &i, sizeof(i));
+    memcpy(base + f->offset, &elems, sizeof(elems));
+    return OCA_OK;
+}
+
+/* google.protobuf.Timestamp in its JSON form: RFC 3339 in UTC ("Z") or with an offset, 0 to 9
+ * fraction digits. */
+static int decode_timestamp(struct dec *d, const char *s, ProtobufCMessage *m)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p)
+        return fail(d, "expected an RFC 3339 timestamp");
+    int64_t nanos = 0;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 9)
+                nanos = nanos * 10 + (*p - '0');
+        for (; digits < 9; digits++)
+            nanos *= 10;
+    }
+    int64_t offset = 0;
+    if (*p == '+' || *p == '-') {
+        int hh, mm;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+            return fail(d, "expected an RFC 3339 timestamp");
+        offset = (*p == '-' ? -1 : 1) * (hh * 3600 + mm * 60);
+        p += 6;
+    } else if (*p == 'Z' || *p == 'z') {
+        p++;
+    }
+    if (*p != '\0')
+        return fail(d, "expected an RFC 3339 timestamp");
+    int64_t secs = (int64_t)timegm(&tm) - offset;
+    const ProtobufCMessageDescriptor *desc = m->descriptor;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        if (strcmp(desc->fields[i].name, "seconds") == 0)
+            memcpy((char *)m + desc->fields[i].offset, &secs, sizeof(secs));
+        else if (strcmp(desc->fields[i].name, "nanos") == 0) {
+            int32_t n32 = (int32_t)nanos;
+            memcpy((char *)m + desc->fields[i].offset, &n32, sizeof(n32));
+        }
+    }
+    return OCA_OK;
+}
+
+static bool is_wrapper(const ProtobufCMessageDescriptor *desc)
+{
+    size_t n = strlen(desc->name);
+    return strcmp(desc->package_name, "google.protobuf") == 0 && n > 5 && strcmp(desc->name + n - 5, "Value") == 0 &&
+           desc->n_fields == 1 && strcmp(desc->fields[0].name, "value") == 0;
+}
+
 static int decode_repeated(struct dec *d, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
                            struct json_object *v)
 {
+    if (d->gateway && json_object_is_type(v, json_type_object) && is_map_entry(f))
+        return decode_map(d, m, f, v);
     if (!json_object_is_type(v, json_type_array))
         return fail(d, "expected an array");
     size_t n = json_object_array_length(v), size = value_size(f->type);
@@ -1147,6 +1244,18 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
 static int decode_message(struct dec *d, const ProtobufCMessageDescriptor *desc, struct json_object *v,
                           void *dst)
 {
+    if (d->gateway && !json_object_is_type(v, json_type_object)) {
+        bool ts = strcmp(desc->package_name, "google.protobuf") == 0 && strcmp(desc->short_name, "Timestamp") == 0;
+        if ((ts && json_object_is_type(v, json_type_string)) || is_wrapper(desc)) {
+            ProtobufCMessage *w = oca_arena_alloc(d->arena, desc->sizeof_message);
+            desc->message_init(w);
+            int err = ts ? decode_timestamp(d, json_object_get_string(v), w) : decode_field(d, w, &desc->fields[0], v);
+            if (err)
+                return err;
+            *(ProtobufCMessage **)dst = w;
+            return OCA_OK;
+        }
+    }
     if (!json_object_is_type(v, json_type_object))
         return fail(d, "expected an object");
     ProtobufCMessage *m = oca_arena_alloc(d->arena, desc->sizeof_message);
@@ -1177,7 +1286,8 @@ int oca_otlp_json_decode(const ProtobufCMessageDescriptor *desc, const char *jso
     int rc = parse_json(json, len, &root, err, err_size);
     if (rc)
         return rc;
-    struct dec d = { .arena = arena, .err = err, .err_size = err_size };
+    struct dec d = { .arena = arena, .err = err, .err_size = err_size,
+                     .gateway = strncmp(desc->package_name, "opencensus.", 11) == 0 };
     ProtobufCMessage *m = NULL;
     rc = decode_message(&d, desc, root, &m);
     json_object_put(root);

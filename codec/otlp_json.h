@@ -21,7 +21,10 @@ void oca_otlp_json_encode(const ProtobufCMessage *msg, struct oca_buf *out);
 /* Decodes len bytes of JSON into a message of type desc allocated in arena (everything it points to
  * too). Returns OCA_OK or OCA_ERR_JSON; on error *out is NULL and err (when err_size > 0) holds a
  * message naming the JSON path, e.g. "resourceSpans[0].scopeSpans[1].spans[3].traceId: expected 32
- * hex digits". */
+ * hex digits".
+ * For OpenCensus messages (desc in package opencensus.*) it takes the JSON that grpc-gateway wrote
+ * for the OpenCensus Agent: ids in base64 (or hex of the exact length), maps as JSON objects,
+ * google.protobuf.Timestamp as an RFC 3339 string and wrapper types as bare values. */
 int oca_otlp_json_decode(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
                          struct oca_arena *arena, ProtobufCMessage **out, char *err, size_t err_size);
 

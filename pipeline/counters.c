@@ -49,6 +49,10 @@ struct edge_series {
 static const struct edge_series series[] = {
     { OCA_RECEIVER, OCA_EDGE_ACCEPTED, "receiver_accepted", "successfully pushed into the pipeline" },
     { OCA_RECEIVER, OCA_EDGE_REFUSED, "receiver_refused", "that could not be pushed into the pipeline" },
+    /* ocagent's own: the Collector has no receiver series for items a receiver received but could
+     * not represent (an OpenCensus GAUGE_DISTRIBUTION); its otelcol_receiver_failed_* counts
+     * consumer errors, which are not these. */
+    { OCA_RECEIVER, OCA_EDGE_DROPPED, "receiver_dropped", "received but dropped because they cannot be represented" },
     { OCA_PROCESSOR, OCA_EDGE_ACCEPTED, "processor_accepted",
       "successfully pushed into the next component in the pipeline" },
     { OCA_PROCESSOR, OCA_EDGE_REFUSED, "processor_refused",

@@ -24,6 +24,7 @@ static void test_render(void **state)
     struct oca_counters *ex = oca_counters_register(OCA_EXPORTER, "file/\"x\"");
     oca_counters_add(rx, OCA_EDGE_ACCEPTED, OCA_SIGNAL_TRACES, 5);
     oca_counters_add(rx, OCA_EDGE_REFUSED, OCA_SIGNAL_LOGS, 2);
+    oca_counters_add(rx, OCA_EDGE_DROPPED, OCA_SIGNAL_METRICS, 4);
     oca_counters_add(ex, OCA_EDGE_SENT, OCA_SIGNAL_METRICS, 7);
     oca_counters_add(NULL, OCA_EDGE_SENT, OCA_SIGNAL_METRICS, 7);   /* harmless without a block */
     ex->queue_size = 3;
@@ -33,6 +34,9 @@ static void test_render(void **state)
     assert_non_null(strstr(out.data, "# TYPE otelcol_receiver_accepted_spans counter\n"
                                      "otelcol_receiver_accepted_spans{receiver=\"otlp\"} 5\n"));
     assert_non_null(strstr(out.data, "otelcol_receiver_refused_log_records{receiver=\"otlp\"} 2\n"));
+    assert_non_null(strstr(out.data, "# TYPE otelcol_receiver_dropped_metric_points counter\n"
+                                     "otelcol_receiver_dropped_metric_points{receiver=\"otlp\"} 4\n"));
+    assert_non_null(strstr(out.data, "otelcol_receiver_dropped_spans{receiver=\"otlp\"} 0\n"));
     assert_non_null(strstr(out.data, "otelcol_exporter_sent_metric_points{exporter=\"file/\\\"x\\\"\"} 7\n"));
     assert_non_null(strstr(out.data, "otelcol_exporter_queue_size{exporter=\"file/\\\"x\\\"\"} 3\n"));
     assert_non_null(strstr(out.data, "otelcol_exporter_queue_capacity{exporter=\"file/\\\"x\\\"\"} 1000\n"));
