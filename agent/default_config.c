@@ -1,11 +1,13 @@
 /* The embedded default config. It has to serve a user at once with nothing written: OTLP from any
- * SDK (gRPC on localhost:4317, HTTP on localhost:4318), every signal through batch to debug. */
+ * SDK (gRPC on localhost:4317, HTTP on localhost:4318) and the OpenCensus exporters (localhost:55678),
+ * every signal through batch to debug. */
 #include "agent/default_config.h"
 
 const char oca_default_config[] =
     "# ocagent's embedded default config (ocagent --print-default-config).\n"
     "# Receives OTLP over gRPC on localhost:4317 and over HTTP (protobuf or JSON) on\n"
-    "# localhost:4318, batches it, and prints a summary of each batch to the log.\n"
+    "# localhost:4318, and the OpenCensus Agent protocol on localhost:55678, batches\n"
+    "# it, and prints a summary of each batch to the log.\n"
     "receivers:\n"
     "  otlp:\n"
     "    protocols:\n"
@@ -13,6 +15,8 @@ const char oca_default_config[] =
     "        endpoint: localhost:4317\n"
     "      http:\n"
     "        endpoint: localhost:4318\n"
+    "  opencensus:\n"
+    "    endpoint: localhost:55678\n"
     "\n"
     "processors:\n"
     "  batch:\n"
@@ -24,11 +28,11 @@ const char oca_default_config[] =
     "service:\n"
     "  pipelines:\n"
     "    traces:\n"
-    "      receivers: [otlp]\n"
+    "      receivers: [otlp, opencensus]\n"
     "      processors: [batch]\n"
     "      exporters: [debug]\n"
     "    metrics:\n"
-    "      receivers: [otlp]\n"
+    "      receivers: [otlp, opencensus]\n"
     "      processors: [batch]\n"
     "      exporters: [debug]\n"
     "    logs:\n"
