@@ -176,7 +176,7 @@ while IFS='|' read -r name cores rate ratio cpu idle peak lat fails; do
     set -- $lat
     printf '| %-28s | %-10s | %10s | %8s | %14s | %8s | %8s | %7s | %7s | %6s |\n' "$name" "$cores" "$rate" "$ratio" "$cpu" "$idle" "$peak" "$1" "$2" "$fails"
 done <"$rows"
-for s in "OTLP/gRPC -> batch -> otlp -> ocagent|$na" "OpenCensus stream -> nop|n/a (needs the opencensus receiver)" \
+for s in "OTLP/gRPC -> batch -> otlp -> ocagent|$na" "OpenCensus stream -> nop|n/a (no OpenCensus load generator yet)" \
          "metrics -> prometheus, 100k series|n/a (needs the prometheus exporter)"; do
     printf '| %-28s | %s |\n' "${s%%|*}" "${s#*|}"
 done
