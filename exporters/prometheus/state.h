@@ -1,0 +1,56 @@
+/* The prometheus exporter's series store: every OTLP metric point it is given is folded into one
+ * entry per Prometheus series (name, label set incl. job/instance and scope), as the Collector's
+ * prometheusexporter accumulator does, and the whole store is rendered as a text exposition (0.0.4)
+ * on scrape. Gauges keep the newest value, monotonic sums become counters (delta ones accumulated),
+ * delta histograms are accumulated, summaries kept as they come. Only the loop thread touches it. */
+#ifndef OCA_EXPORTERS_PROMETHEUS_STATE_H
+#define OCA_EXPORTERS_PROMETHEUS_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "pipeline/batch.h"
+
+struct oca_strmap;
+
+struct oca_prom_state_options {
+    const char *namespace_;                 /* prefix of every metric name; NULL or "" for none */
+    bool add_suffixes;                      /* unit and _total suffixes (add_metric_suffixes) */
+    bool resource_to_telemetry;             /* every resource attribute becomes a label too */
+    bool send_timestamps;                   /* each sample carries its point's time */
+    const struct oca_strmap *const_labels;  /* added to every series; may be NULL */
+    size_t max_series;                      /* new series beyond this are dropped and counted */
+    const char *who;                        /* component id, for log lines */
+};
+
+struct oca_prom_state_stats {
+    size_t series;                  /* entries held now (a histogram is one entry) */
+    size_t families;
+    uint64_t dropped_max_series;    /* points of new series refused because max_series were held */
+    uint64_t dropped_temporality;   /* non-monotonic delta sums, points of unspecified temporality */
+    uint64_t dropped_unsupported;   /* exponential histograms, points of a name taken by another type */
+    uint64_t expired;               /* entries removed by oca_prom_state_expire */
+};
+
+/* A new empty store; opt is copied (its strings and const_labels must outlive the store). */
+struct oca_prom_state *oca_prom_state_new(const struct oca_prom_state_options *opt);
+void oca_prom_state_free(struct oca_prom_state *st);
+
+/* Folds every point of req into the store; now_ns is a monotonic clock (uv_hrtime) that expiry
+ * compares against. Returns the number of points taken in; the rest are counted in the stats. The
+ * request is not kept. */
+size_t oca_prom_state_add(struct oca_prom_state *st, const oca_metrics_req *req, uint64_t now_ns);
+
+/* Removes every entry not updated during the last ttl_ns before now_ns; returns how many. */
+size_t oca_prom_state_expire(struct oca_prom_state *st, uint64_t now_ns, int64_t ttl_ns);
+
+/* Appends the text exposition (format 0.0.4) of the whole store to out: families sorted by name,
+ * series by label set, so the same store always gives the same bytes. The order is cached in the
+ * store and sorted again only after series were added or removed. */
+void oca_prom_state_render(struct oca_prom_state *st, struct oca_buf *out);
+
+void oca_prom_state_get_stats(const struct oca_prom_state *st, struct oca_prom_state_stats *out);
+
+#endif

@@ -1,0 +1,316 @@
+/* Tests of exporters/prometheus/state.c: OTLP/JSON requests folded into the series store and the
+ * exposition it renders: job/instance/scope labels and target_info, delta accumulation with resets,
+ * cumulative histogram buckets, summaries, dropped temporalities and type conflicts, expiry and
+ * the max_series bound, and sorted (deterministic) output. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/errors.h"
+#include "config/fields.h"
+#include "exporters/prometheus/state.h"
+#include "pipeline/batch.h"
+
+#define RES "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"shop\"}}," \
+            "{\"key\":\"service.namespace\",\"value\":{\"stringValue\":\"prod\"}}," \
+            "{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":\"i-1\"}}," \
+            "{\"key\":\"host.name\",\"value\":{\"stringValue\":\"box\"}}]}," \
+            "\"scopeMetrics\":[{\"scope\":{\"name\":\"lib\",\"version\":\"1.0\"},\"metrics\":["
+#define END "]}]}"
+#define LBL "instance=\"i-1\",job=\"prod/shop\",otel_scope_name=\"lib\",otel_scope_version=\"1.0\""
+
+static struct oca_prom_state_options defaults(void)
+{
+    return (struct oca_prom_state_options){ .add_suffixes = true, .max_series = 100000, .who = "prometheus" };
+}
+
+static size_t add_json(struct oca_prom_state *st, const char *metrics_json, uint64_t now)
+{
+    char *json = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&json, &len);
+    fprintf(f, "{\"resourceMetrics\":[" RES "%s" END "]}", metrics_json);
+    fclose(f);
+    struct oca_batch *b = NULL;
+    char detail[256] = "";
+    int err = oca_batch_decode(OCA_SIGNAL_METRICS, OCA_ENCODING_JSON, (const uint8_t *)json, len, &b, detail,
+                               sizeof(detail));
+    if (err != OCA_OK)
+        fail_msg("decode: %s", detail);
+    size_t n = oca_prom_state_add(st, b->metrics, now);
+    oca_batch_unref(b);
+    free(json);
+    return n;
+}
+
+static char *render(struct oca_prom_state *st)
+{
+    struct oca_buf out = { 0 };
+    oca_prom_state_render(st, &out);
+    return out.data ? out.data : strdup("");
+}
+
+static void expect_line(const char *text, const char *line)
+{
+    char *want = malloc(strlen(line) + 3);
+    sprintf(want, "\n%s\n", line);
+    bool found = strstr(text, want) != NULL || strncmp(text, want + 1, strlen(want + 1)) == 0;
+    if (!found)
+        fail_msg("missing line %s in:\n%s", line, text);
+    free(want);
+}
+
+static void expect_no(const char *text, const char *part)
+{
+    if (strstr(text, part))
+        fail_msg("unexpected %s in:\n%s", part, text);
+}
+
+#define SUM(name, temp, mono, pts) \
+    "{\"name\":\"" name "\",\"unit\":\"{req}\",\"description\":\"Requests.\",\"sum\":{\"aggregationTemporality\":" \
+    #temp ",\"isMonotonic\":" #mono ",\"dataPoints\":[" pts "]}}"
+#define PT(start, t, v) "{\"startTimeUnixNano\":\"" #start "\",\"timeUnixNano\":\"" #t "\",\"asInt\":\"" #v "\"}"
+
+static void test_labels_target_info_and_help(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    assert_int_equal(add_json(st,
+        "{\"name\":\"cpu.utilization\",\"unit\":\"1\",\"description\":\"CPU\\nshare\",\"gauge\":{\"dataPoints\":["
+        "{\"timeUnixNano\":\"10\",\"asDouble\":0.25,\"attributes\":[{\"key\":\"cpu.id\",\"value\":{\"intValue\":\"3\"}},"
+        "{\"key\":\"tag\",\"value\":{\"stringValue\":\"a\\\"b\"}}]}]}}", 1), 1);
+    char *text = render(st);
+    expect_line(text, "# HELP cpu_utilization_ratio CPU\\nshare");
+    expect_line(text, "# TYPE cpu_utilization_ratio gauge");
+    expect_line(text, "cpu_utilization_ratio{cpu_id=\"3\"," LBL ",tag=\"a\\\"b\"} 0.25");
+    expect_line(text, "# TYPE target_info gauge");
+    expect_line(text, "target_info{host_name=\"box\",instance=\"i-1\",job=\"prod/shop\"} 1");
+    free(text);
+    struct oca_prom_state_stats s;
+    oca_prom_state_get_stats(st, &s);
+    assert_int_equal(s.series, 2);
+    oca_prom_state_free(st);
+}
+
+static void test_delta_sum_accumulates_and_resets(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    add_json(st, SUM("reqs", 1, true, PT(100, 200, 5)), 1);
+    add_json(st, SUM("reqs", 1, true, PT(200, 300, 7)), 2);
+    char *text = render(st);
+    expect_line(text, "# TYPE reqs_total counter");
+    expect_line(text, "reqs_total{" LBL "} 12");
+    free(text);
+    /* A start that is not the stored end: the series starts anew. */
+    add_json(st, SUM("reqs", 1, true, PT(1000, 1100, 4)), 3);
+    text = render(st);
+    expect_line(text, "reqs_total{" LBL "} 4");
+    free(text);
+    add_json(st, SUM("reqs", 1, true, PT(1100, 1200, 1)), 4);
+    text = render(st);
+    expect_line(text, "reqs_total{" LBL "} 5");
+    free(text);
+    oca_prom_state_free(st);
+}
+
+static void test_cumulative_and_dropped_temporalities(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    add_json(st, SUM("hits", 2, true, PT(100, 200, 5)), 1);
+    add_json(st, SUM("hits", 2, true, PT(100, 300, 9)), 1);
+    /* An older point does not replace a newer one. */
+    add_json(st, SUM("hits", 2, true, PT(100, 250, 7)), 1);
+    add_json(st, SUM("queue", 2, false, PT(100, 200, -3)), 1);
+    assert_int_equal(add_json(st, SUM("updown", 1, false, PT(100, 200, 1) "," PT(100, 200, 2)), 1), 0);
+    assert_int_equal(add_json(st, SUM("unspec", 0, true, PT(100, 200, 1)), 1), 0);
+    char *text = render(st);
+    expect_line(text, "hits_total{" LBL "} 9");
+    expect_line(text, "# TYPE queue gauge");
+    expect_line(text, "queue{" LBL "} -3");
+    expect_no(text, "updown");
+    expect_no(text, "unspec");
+    free(text);
+    struct oca_prom_state_stats s;
+    oca_prom_state_get_stats(st, &s);
+    assert_int_equal(s.dropped_temporality, 3);
+    oca_prom_state_free(st);
+}
+
+#define HIST(temp, start, t, counts, sum, count) \
+    "{\"name\":\"latency\",\"unit\":\"ms\",\"histogram\":{\"aggregationTemporality\":" #temp ",\"dataPoints\":[" \
+    "{\"startTimeUnixNano\":\"" #start "\",\"timeUnixNano\":\"" #t "\",\"count\":\"" #count "\",\"sum\":" #sum \
+    ",\"explicitBounds\":[1,2.5,10],\"bucketCounts\":" counts "}]}}"
+
+static void test_histogram_buckets(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    add_json(st, HIST(1, 10, 20, "[\"1\",\"2\",\"0\",\"3\"]", 40.5, 6), 1);
+    char *text = render(st);
+    expect_line(text, "# TYPE latency_milliseconds histogram");
+    expect_line(text, "latency_milliseconds_bucket{" LBL ",le=\"1\"} 1");
+    expect_line(text, "latency_milliseconds_bucket{" LBL ",le=\"2.5\"} 3");
+    expect_line(text, "latency_milliseconds_bucket{" LBL ",le=\"10\"} 3");
+    expect_line(text, "latency_milliseconds_bucket{" LBL ",le=\"+Inf\"} 6");
+    expect_line(text, "latency_milliseconds_sum{" LBL "} 40.5");
+    expect_line(text, "latency_milliseconds_count{" LBL "} 6");
+    free(text);
+    /* The next delta continues it: buckets, sum and count add up. */
+    add_json(st, HIST(1, 20, 30, "[\"0\",\"1\",\"1\",\"0\"]", 9.5, 2), 2);
+    text = render(st);
+    expect_line(text, "latency_milliseconds_bucket{" LBL ",le=\"1\"} 1");
+    expect_line(text, "latency_milliseconds_bucket{" LBL ",le=\"2.5\"} 4");
+    expect_line(text, "latency_milliseconds_bucket{" LBL ",le=\"10\"} 5");
+    expect_line(text, "latency_milliseconds_bucket{" LBL ",le=\"+Inf\"} 8");
+    expect_line(text, "latency_milliseconds_sum{" LBL "} 50");
+    expect_line(text, "latency_milliseconds_count{" LBL "} 8");
+    free(text);
+    /* A gap: reset. */
+    add_json(st, HIST(1, 99, 100, "[\"0\",\"0\",\"0\",\"1\"]", 20, 1), 3);
+    text = render(st);
+    expect_line(text, "latency_milliseconds_bucket{" LBL ",le=\"10\"} 0");
+    expect_line(text, "latency_milliseconds_bucket{" LBL ",le=\"+Inf\"} 1");
+    expect_line(text, "latency_milliseconds_count{" LBL "} 1");
+    free(text);
+    oca_prom_state_free(st);
+}
+
+static void test_summary(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    add_json(st, "{\"name\":\"rpc.time\",\"unit\":\"s\",\"summary\":{\"dataPoints\":[{\"timeUnixNano\":\"5\","
+                 "\"count\":\"4\",\"sum\":2,\"quantileValues\":[{\"quantile\":0.5,\"value\":0.4},"
+                 "{\"quantile\":0.99,\"value\":1.5}]}]}}", 1);
+    char *text = render(st);
+    expect_line(text, "# TYPE rpc_time_seconds summary");
+    expect_line(text, "rpc_time_seconds{" LBL ",quantile=\"0.5\"} 0.4");
+    expect_line(text, "rpc_time_seconds{" LBL ",quantile=\"0.99\"} 1.5");
+    expect_line(text, "rpc_time_seconds_sum{" LBL "} 2");
+    expect_line(text, "rpc_time_seconds_count{" LBL "} 4");
+    free(text);
+    oca_prom_state_free(st);
+}
+
+static void test_type_conflict_first_wins(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    o.add_suffixes = false;
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    struct oca_test_capture cap;
+    oca_test_capture_start(&cap);
+    add_json(st, SUM("x", 2, true, PT(1, 2, 3)), 1);
+    assert_int_equal(add_json(st, "{\"name\":\"x\",\"gauge\":{\"dataPoints\":[" PT(1, 2, 4) "]}}", 1), 0);
+    char *log = oca_test_capture_end(&cap);
+    assert_non_null(strstr(log, "metric x is a counter already"));
+    free(log);
+    char *text = render(st);
+    expect_line(text, "# TYPE x counter");
+    expect_line(text, "x{" LBL "} 3");
+    free(text);
+    struct oca_prom_state_stats s;
+    oca_prom_state_get_stats(st, &s);
+    assert_int_equal(s.dropped_unsupported, 1);
+    oca_prom_state_free(st);
+}
+
+static void test_expiry(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    const uint64_t s = 1000000000;
+    add_json(st, SUM("old", 2, true, PT(1, 2, 3)), 10 * s);
+    add_json(st, SUM("new", 2, true, PT(1, 2, 3)), 200 * s);
+    /* target_info was refreshed by the second request. */
+    assert_int_equal(oca_prom_state_expire(st, 300 * s, 120 * (int64_t)s), 1);
+    char *text = render(st);
+    expect_no(text, "old_total");
+    expect_line(text, "new_total{" LBL "} 3");
+    expect_line(text, "target_info{host_name=\"box\",instance=\"i-1\",job=\"prod/shop\"} 1");
+    free(text);
+    assert_int_equal(oca_prom_state_expire(st, 400 * s, 120 * (int64_t)s), 2);
+    struct oca_prom_state_stats stats;
+    oca_prom_state_get_stats(st, &stats);
+    assert_int_equal(stats.series, 0);
+    assert_int_equal(stats.families, 0);
+    assert_int_equal(stats.expired, 3);
+    text = render(st);
+    assert_string_equal(text, "");
+    free(text);
+    oca_prom_state_free(st);
+}
+
+static void test_max_series(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    o.max_series = 3;   /* target_info + two */
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    assert_int_equal(add_json(st, SUM("a", 2, true, PT(1, 2, 1)) "," SUM("b", 2, true, PT(1, 2, 1)) ","
+                                  SUM("c", 2, true, PT(1, 2, 1)), 1), 2);
+    /* Known series still update. */
+    assert_int_equal(add_json(st, SUM("a", 2, true, PT(1, 3, 5)), 1), 1);
+    struct oca_prom_state_stats s;
+    oca_prom_state_get_stats(st, &s);
+    assert_int_equal(s.series, 3);
+    assert_int_equal(s.dropped_max_series, 1);
+    char *text = render(st);
+    expect_line(text, "a_total{" LBL "} 5");
+    expect_no(text, "c_total");
+    free(text);
+    oca_prom_state_free(st);
+}
+
+static void test_sorted_output_and_options(void **state)
+{
+    (void)state;
+    struct oca_strmap cl = { 0 };
+    char *k[] = { "region" }, *v[] = { "eu" };
+    cl.keys = k;
+    cl.values = v;
+    cl.n = 1;
+    struct oca_prom_state_options o = defaults();
+    o.namespace_ = "app";
+    o.const_labels = &cl;
+    o.send_timestamps = true;
+    o.resource_to_telemetry = true;
+    struct oca_prom_state *a = oca_prom_state_new(&o), *b = oca_prom_state_new(&o);
+    add_json(a, SUM("zeta", 2, true, PT(1, 5000000, 1)) "," SUM("alpha", 2, true, PT(1, 5000000, 2)), 1);
+    add_json(b, SUM("alpha", 2, true, PT(1, 5000000, 2)) "," SUM("zeta", 2, true, PT(1, 5000000, 1)), 1);
+    char *ta = render(a), *tb = render(b);
+    assert_string_equal(ta, tb);
+    assert_true(strstr(ta, "app_alpha_total") < strstr(ta, "app_zeta_total"));
+    expect_line(ta, "app_alpha_total{host_name=\"box\"," LBL ",region=\"eu\"} 2 5");
+    expect_line(ta, "target_info{host_name=\"box\",instance=\"i-1\",job=\"prod/shop\",region=\"eu\"} 1");
+    free(ta);
+    free(tb);
+    oca_prom_state_free(a);
+    oca_prom_state_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_labels_target_info_and_help),
+        cmocka_unit_test(test_delta_sum_accumulates_and_resets),
+        cmocka_unit_test(test_cumulative_and_dropped_temporalities),
+        cmocka_unit_test(test_histogram_buckets),
+        cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_type_conflict_first_wins),
+        cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_max_series),
+        cmocka_unit_test(test_sorted_output_and_options),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
