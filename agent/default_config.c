@@ -1,13 +1,15 @@
 /* The embedded default config. It has to serve a user at once with nothing written: OTLP from any
  * SDK (gRPC on localhost:4317, HTTP on localhost:4318) and the OpenCensus exporters (localhost:55678),
- * every signal through batch to debug. */
+ * every signal through batch to debug, and metrics also to a Prometheus scrape endpoint
+ * (localhost:8889/metrics). */
 #include "agent/default_config.h"
 
 const char oca_default_config[] =
     "# ocagent's embedded default config (ocagent --print-default-config).\n"
     "# Receives OTLP over gRPC on localhost:4317 and over HTTP (protobuf or JSON) on\n"
     "# localhost:4318, and the OpenCensus Agent protocol on localhost:55678, batches\n"
-    "# it, and prints a summary of each batch to the log.\n"
+    "# it, and prints a summary of each batch to the log; metrics are also served\n"
+    "# for Prometheus to scrape on http://localhost:8889/metrics.\n"
     "receivers:\n"
     "  otlp:\n"
     "    protocols:\n"
@@ -24,6 +26,8 @@ const char oca_default_config[] =
     "exporters:\n"
     "  debug:\n"
     "    verbosity: basic\n"
+    "  prometheus:\n"
+    "    endpoint: localhost:8889\n"
     "\n"
     "service:\n"
     "  pipelines:\n"
@@ -34,7 +38,7 @@ const char oca_default_config[] =
     "    metrics:\n"
     "      receivers: [otlp, opencensus]\n"
     "      processors: [batch]\n"
-    "      exporters: [debug]\n"
+    "      exporters: [debug, prometheus]\n"
     "    logs:\n"
     "      receivers: [otlp]\n"
     "      processors: [batch]\n"

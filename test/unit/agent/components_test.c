@@ -15,12 +15,15 @@
 #include "config/diag.h"
 #include "pipeline/batch.h"
 
-/* Keys some types require, in YAML; everything else is the type's default. */
+/* Keys some types require, in YAML; everything else is the type's default. Listeners get port 0:
+ * their default ports may be taken on the machine running the tests. */
 static const struct { const char *type; const char *yaml; } required[] = {
     { "file", "path: ${env:OCA_TEST_DIR}/components-test-out.jsonl" },
     { "health_check", "endpoint: 127.0.0.1:0" },   /* not the default 13133: it may be taken */
     { "otlpjsonfile", "include: [\"${env:OCA_TEST_DIR}/none/*.jsonl\"]" },
     { "otlp", "protocols: {grpc: {endpoint: \"127.0.0.1:0\"}, http: {endpoint: \"127.0.0.1:0\"}}" },
+    { "opencensus", "endpoint: 127.0.0.1:0" },
+    { "prometheus", "endpoint: 127.0.0.1:0" },
 };
 
 static char tmpdir[256];
