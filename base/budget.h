@@ -7,6 +7,7 @@
 #define OCA_BASE_BUDGET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The limit before oca_budget_set_limit is called. */
 #define OCA_BUDGET_DEFAULT_LIMIT ((size_t)64 << 20)
@@ -27,6 +28,12 @@ int oca_budget_admit(void);
 /* Takes n bytes whatever the limit, for memory that exists already and cannot be refused (a copy
  * the pipeline had to make). */
 void oca_budget_force(size_t n);
+
+/* The least memory a request of n body bytes needs at its peak: the body and its decoded form,
+ * which takes three times the wire size or more (decoded protobuf is typically 4-9 times its wire
+ * size; a JSON arena starts at 3n + 256). Receivers charge it before decoding, and refuse a body
+ * for which even this is over the whole budget as too large. */
+static inline uint64_t oca_budget_request_need(uint64_t n) { return 4 * n + 256; }
 
 /* Gives back n bytes taken by oca_budget_charge or oca_budget_force. */
 void oca_budget_release(size_t n);

@@ -114,7 +114,7 @@ static void save_packed(const ProtobufCMessage *m, uint8_t **buf, size_t *len, b
     *has = true;
 }
 
-static ProtobufCMessage *unpack_saved(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+static ProtobufCMessage *unpack_in_arena(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
                                       struct oca_arena *a)
 {
     ProtobufCAllocator alloc = { .alloc = oca_arena_alloc_cb, .free = oca_arena_free_cb, .allocator_data = a };
@@ -136,7 +136,7 @@ static void export_one(struct oc_rx *rx, struct oc_stream *st, enum oca_signal s
     struct oca_component *self = rx->self;
     o->err = OCA_OK;
     o->why[0] = '\0';
-    size_t need = 4 * len + 256;
+    size_t need = oca_budget_request_need(len);
     int err = oca_budget_charge(need);
     if (err) {
         set_outcome(o, err, "%s", err == OCA_ERR_TOO_LARGE ? "message larger than the agent's memory budget"
@@ -153,9 +153,7 @@ static void export_one(struct oc_rx *rx, struct oc_stream *st, enum oca_signal s
             goto done;
         }
     } else {
-        ProtobufCAllocator alloc = { .alloc = oca_arena_alloc_cb, .free = oca_arena_free_cb,
-                                     .allocator_data = b->arena };
-        req = protobuf_c_message_unpack(request_descriptor(sig), &alloc, len, data);
+        req = unpack_in_arena(request_descriptor(sig), data, len, b->arena);
         if (!req) {
             set_outcome(o, OCA_ERR_DECODE, "malformed OpenCensus %s request: not a valid protobuf message",
                         sig == OCA_SIGNAL_TRACES ? "trace" : "metrics");
@@ -182,12 +180,12 @@ static void export_one(struct oc_rx *rx, struct oc_stream *st, enum oca_signal s
                         sig == OCA_SIGNAL_TRACES ? "trace" : "metrics");
             goto done;
         } else
-            node = (void *)unpack_saved(&opencensus__proto__agent__common__v1__node__descriptor, st->node, st->node_len,
+            node = (void *)unpack_in_arena(&opencensus__proto__agent__common__v1__node__descriptor, st->node, st->node_len,
                                         b->arena);
         if (resource)
             save_packed(&resource->base, &st->resource, &st->resource_len, &st->has_resource);
         else if (st->has_resource)
-            resource = (void *)unpack_saved(&opencensus__proto__resource__v1__resource__descriptor, st->resource,
+            resource = (void *)unpack_in_arena(&opencensus__proto__resource__v1__resource__descriptor, st->resource,
                                             st->resource_len, b->arena);
     }
     struct oca_opencensus_drops drops = { 0, NULL };

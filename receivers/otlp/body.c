@@ -131,7 +131,7 @@ static int too_large(struct oca_otlp_body *b)
 static bool beyond_budget(uint64_t n)
 {
     size_t limit = oca_budget_limit();
-    return limit && oca_otlp_need(n) > limit;
+    return limit && oca_budget_request_need(n) > limit;
 }
 
 static int over_budget(struct oca_otlp_body *b, uint64_t n)

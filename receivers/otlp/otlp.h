@@ -88,12 +88,6 @@ enum oca_otlp_coding { OCA_OTLP_IDENTITY, OCA_OTLP_GZIP, OCA_OTLP_DEFLATE };
  * Content-Encoding"). */
 int oca_otlp_parse_coding(const char *content_encoding, enum oca_otlp_coding *coding);
 
-/* The least memory a request of n body bytes needs at its peak: the body and its decoded form,
- * which takes three times the wire size or more (decoded protobuf is typically 4-9 times its wire
- * size; OTLP/JSON's arena starts at 3n + 256). A body for which even this is over the whole budget
- * is refused at once as too large; the decoding itself is charged as it goes (export.c). */
-static inline uint64_t oca_otlp_need(uint64_t n) { return 4 * n + 256; }
-
 /* Counting the items of a request without decoding it (count.c), for requests refused for memory:
  * their items are still counted as refused. Fed in any chunking; exact for well-formed input,
  * and it stops counting (dead) at what it cannot follow. */

@@ -54,7 +54,7 @@ static void test_decode_refusals(void **state)
     struct oca_batch *b;
     struct oca_otlp_result res;
     size_t len = strlen(traces_json);
-    oca_budget_set_limit(oca_otlp_need(len) - 1);
+    oca_budget_set_limit(oca_budget_request_need(len) - 1);
     assert_int_equal(oca_otlp_decode(OCA_SIGNAL_TRACES, OCA_ENCODING_JSON, (const uint8_t *)traces_json, len, 0,
                                      NULL, &b, &res), OCA_ERR_TOO_LARGE);
     assert_null(b);
@@ -66,14 +66,14 @@ static void test_decode_refusals(void **state)
     /* Room for the request, but not while others hold most of the budget. */
     size_t limit = 64 << 10;
     oca_budget_set_limit(limit);
-    oca_budget_force(limit - oca_otlp_need(len) + 1);
+    oca_budget_force(limit - oca_budget_request_need(len) + 1);
     assert_int_equal(oca_otlp_decode(OCA_SIGNAL_TRACES, OCA_ENCODING_JSON, (const uint8_t *)traces_json, len, 0,
                                      NULL, &b, &res), OCA_ERR_MEMORY_LIMIT);
     assert_int_equal(oca_otlp_http_status(&res), 503);
     assert_int_equal(oca_otlp_grpc_status(&res), OCA_GRPC_UNAVAILABLE);
     assert_true(oca_otlp_retryable(&res));
-    assert_int_equal(oca_budget_used(), limit - oca_otlp_need(len) + 1);
-    oca_budget_release(limit - oca_otlp_need(len) + 1);
+    assert_int_equal(oca_budget_used(), limit - oca_budget_request_need(len) + 1);
+    oca_budget_release(limit - oca_budget_request_need(len) + 1);
     assert_int_equal(oca_otlp_decode(OCA_SIGNAL_TRACES, OCA_ENCODING_JSON, (const uint8_t *)traces_json, len, 0,
                                      NULL, &b, &res), OCA_OK);
     oca_batch_unref(b);
@@ -101,7 +101,7 @@ static void test_protobuf_expansion_is_stopped_while_decoding(void **state)
 
     /* A budget that could hold the wire bytes four times over, not their decoding: the decoder
      * stops near the limit, never far past it (one arena chunk at most), and it is permanent. */
-    size_t limit = (size_t)oca_otlp_need(len);
+    size_t limit = (size_t)oca_budget_request_need(len);
     assert_true(limit < expanded);
     oca_budget_reset_stats();
     oca_budget_set_limit(limit);

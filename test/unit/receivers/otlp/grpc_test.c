@@ -139,7 +139,7 @@ static void test_retryable_refusals_carry_retry_info(void **state)
     oca_buf_free(&g.data);
     assert_int_equal(h.fake.n, 1);
     size_t held = h.fake.got[0]->charged;
-    oca_budget_set_limit((held > oca_otlp_need(len) ? held : oca_otlp_need(len)) * 3);
+    oca_budget_set_limit((held > oca_budget_request_need(len) ? held : oca_budget_request_need(len)) * 3);
     int code = 0;
     for (int i = 0; i < 6 && code == 0; i++) {
         h_grpc_call(&h.loop, h_port(&h, 0), paths[0], msg, len, false, NULL, &g);
@@ -159,7 +159,7 @@ static void test_retryable_refusals_carry_retry_info(void **state)
 
     /* More than the whole budget could ever hold: not retryable. */
     h_release_got(&h);
-    oca_budget_set_limit(oca_otlp_need(len) - 1);
+    oca_budget_set_limit(oca_budget_request_need(len) - 1);
     h_grpc_call(&h.loop, h_port(&h, 0), paths[0], msg, len, false, NULL, &g);
     assert_int_equal(g.grpc_status, OCA_GRPC_RESOURCE_EXHAUSTED);
     assert_int_equal(retry_delay_of(&g, OCA_GRPC_RESOURCE_EXHAUSTED), -1);

@@ -343,7 +343,7 @@ static void test_503_while_the_budget_is_spent_then_200(void **state)
     assert_int_equal(r.status, 200);
     h_resp_free(&r);
     size_t held = h.fake.got[0]->charged;
-    oca_budget_set_limit((held > oca_otlp_need(len) ? held : oca_otlp_need(len)) * 3);
+    oca_budget_set_limit((held > oca_budget_request_need(len) ? held : oca_budget_request_need(len)) * 3);
     int ok = 0, refused = 0;
     for (int i = 0; i < 10 && refused == 0; i++) {
         assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/traces", "application/x-protobuf", NULL, wire, len, &r));
@@ -401,7 +401,7 @@ static void test_413_when_a_request_needs_more_than_the_whole_budget(void **stat
     h_start(&h, http_yaml, 0);
     size_t len;
     uint8_t *wire = h_traces_proto(50, &len);
-    oca_budget_set_limit(oca_otlp_need(len) - 1);
+    oca_budget_set_limit(oca_budget_request_need(len) - 1);
     struct h_resp r;
     assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/traces", "application/x-protobuf", NULL, wire, len, &r));
     assert_int_equal(r.status, 413);                        /* retrying could never help */
