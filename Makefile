@@ -4,7 +4,7 @@
 
 CC      ?= cc
 SAN     ?= 0
-PKGS    := libuv libprotobuf-c yaml-0.1 json-c zlib libnghttp2 openssl
+PKGS    := libuv libprotobuf-c yaml-0.1 json-c zlib libnghttp2 openssl libcurl
 BUILD   := build$(if $(filter 1,$(SAN)),/san,)
 GEN     := build/gen
 

@@ -25,7 +25,8 @@ enum oca_err_class { OCA_CLASS_OK, OCA_CLASS_PERMANENT, OCA_CLASS_RETRYABLE };
     X(SHUTTING_DOWN,  "agent is shutting down",            OCA_CLASS_RETRYABLE, 503, 14) \
     X(TIMEOUT,        "timed out",                         OCA_CLASS_RETRYABLE, 503, 4)  \
     X(UNAVAILABLE,    "backend unavailable",               OCA_CLASS_RETRYABLE, 503, 14) \
-    X(THROTTLED,      "too many requests",                 OCA_CLASS_RETRYABLE, 429, 8)
+    X(THROTTLED,      "too many requests",                 OCA_CLASS_RETRYABLE, 429, 8)  \
+    X(REJECTED,       "rejected by the backend",           OCA_CLASS_PERMANENT, 500, 13)
 
 enum oca_err {
     OCA_OK = 0,

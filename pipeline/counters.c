@@ -61,6 +61,8 @@ static const struct edge_series series[] = {
     { OCA_EXPORTER, OCA_EDGE_SENT, "exporter_sent", "successfully sent to destination" },
     { OCA_EXPORTER, OCA_EDGE_SEND_FAILED, "exporter_send_failed", "in failed attempts to send to destination" },
     { OCA_EXPORTER, OCA_EDGE_DROPPED, "exporter_dropped", "dropped by the exporter (shutdown)" },
+    { OCA_EXPORTER, OCA_EDGE_ENQUEUE_FAILED, "exporter_enqueue_failed",
+      "failed to be added to the sending queue" },
 };
 
 /* The item names of the HELP text, in words as the Collector writes them. */

@@ -17,6 +17,7 @@ enum oca_edge {
     OCA_EDGE_SENT,          /* exporters: delivered */
     OCA_EDGE_SEND_FAILED,   /* exporters: given up on after retries, or permanent errors */
     OCA_EDGE_DROPPED,       /* anyone: discarded on purpose (shutdown timeout, sampling, ...) */
+    OCA_EDGE_ENQUEUE_FAILED,/* exporters: refused because the sending queue was full */
     OCA_EDGE_COUNT
 };
 

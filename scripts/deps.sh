@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 # Build: compiler, pkg-config, the libraries, protoc-c. Test: cmocka, clang with libFuzzer,
 # node/npm for the integration suite (real clients), the openssl CLI for test certificates, curl
 # and nghttp2-client (nghttp, h2load) as HTTP/1.1 and HTTP/2 clients, prometheus for promtool (it
-# checks the text of the agent's own /metrics).
+# checks the text of the agent's own /metrics), libcurl (the exporters' outbound HTTP/1.1 and HTTP/2
+# client, driven by the libuv loop through its multi-socket interface).
 PACKAGES="build-essential pkg-config libuv1-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 libyaml-dev libssl-dev zlib1g-dev libjson-c-dev libcmocka-dev clang libclang-rt-dev nodejs npm openssl
-curl nghttp2-client libhttp-parser-dev prometheus"
+curl nghttp2-client libhttp-parser-dev prometheus libcurl4-openssl-dev"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,49 @@
+/* Unary gRPC calls over the outbound HTTP client (net/http_client.h): one length-prefixed message
+ * (gzip-compressed when asked, with grpc-encoding: gzip) POSTed over HTTP/2 with content-type
+ * application/grpc, te: trailers and grpc-timeout; the answer's grpc-status, grpc-message and
+ * grpc-status-details-bin (a google.rpc.Status whose RetryInfo gives the delay the server asks
+ * for) are read from the trailers, or from the headers of a trailers-only response. */
+#ifndef OCA_NET_GRPC_CLIENT_H
+#define OCA_NET_GRPC_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/http_client.h"
+
+struct oca_grpc_result {
+    /* OCA_OK: the call ended with a gRPC status (grpc_status, which may itself be an error).
+     * Otherwise as oca_http_response.err: OCA_ERR_TIMEOUT, OCA_ERR_UNAVAILABLE (no connection, a
+     * broken one, or a response that is not gRPC: then grpc_status is derived from the HTTP status
+     * as gRPC's http-grpc-status-mapping says), OCA_ERR_SHUTTING_DOWN. */
+    int err;
+    const char *detail;         /* err != OCA_OK: what went wrong */
+    int http_status;            /* 0 when no response arrived */
+    int grpc_status;            /* the gRPC code; 14 (UNAVAILABLE) or 4 when no status was read */
+    const char *grpc_message;   /* percent-decoded; "" when none */
+    int64_t retry_delay_ns;     /* RetryInfo.retry_delay from grpc-status-details-bin; -1: none */
+    const uint8_t *msg;         /* status 0: the response message, decompressed; else NULL */
+    size_t msg_len;
+};
+
+/* Called exactly once per call, on the loop thread, never inside oca_grpc_unary. Every pointer in
+ * res is valid only during the call. */
+typedef void (*oca_grpc_done_cb)(void *arg, const struct oca_grpc_result *res);
+
+/* Calls path ("/opentelemetry.proto.collector.trace.v1.TraceService/Export") on the server at
+ * base_url ("http://host:port" for h2c, "https://host:port" for TLS). md are extra metadata
+ * headers. msg is copied (framed, and compressed when gzip), so the caller may free it on return.
+ * timeout_ns > 0 is sent as grpc-timeout and bounds the call. Returns OCA_OK or
+ * OCA_ERR_SHUTTING_DOWN (the client is closing; done will not run). */
+int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *path,
+                   const struct oca_http_header *md, size_t n_md, const uint8_t *msg, size_t msg_len,
+                   bool gzip, int64_t timeout_ns, oca_grpc_done_cb done, void *arg);
+
+/* Reads a unary response: body (the HTTP/2 DATA bytes) and the headers and trailers of r, into res
+ * (which points into body and r, and into scratch for decompressed or decoded parts; scratch must
+ * stay alive while res is used and is freed with free()). Exposed for the fuzz harness; the
+ * client calls it on every response. */
+void oca_grpc_read_response(const struct oca_http_response *r, struct oca_grpc_result *res, void **scratch);
+
+#endif
