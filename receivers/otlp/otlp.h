@@ -1,11 +1,13 @@
 /* The otlp receiver's parts, shared by the files of receivers/otlp/ (and their tests and the fuzz
  * harness); nothing outside this folder includes it. otlp.c is the component (config, listeners,
  * lifecycle), http.c serves OTLP/HTTP, grpc.c the three gRPC Export methods, body.c turns a request
- * body into bytes (media type, Content-Encoding, size limits, the memory budget) and export.c
+ * body into bytes (media type, Content-Encoding, size limits, the memory budget), job.c carries one
+ * request through decoding (inline or on libuv's thread pool) to the pipeline, and export.c
  * decodes, hands on and answers: the one place where an error code becomes a wire status. */
 #ifndef OCA_RECEIVERS_OTLP_OTLP_H
 #define OCA_RECEIVERS_OTLP_OTLP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,13 +69,34 @@ struct oca_otlp_listener {
 struct oca_otlp_rx {
     struct oca_component *self;
     const struct oca_otlp_config *cfg;
+    uv_loop_t *loop;
     struct oca_otlp_listener listeners[2];
     size_t n_listeners;
     struct oca_grpc_method methods[OCA_SIGNAL_COUNT];
+    /* Requests of at least this many bytes are decoded on libuv's thread pool (job.c); SIZE_MAX
+     * (one usable CPU) decodes everything on the loop thread. Set by start; tests may change it. */
+    size_t offload_min;
+    /* At most this many decodings on the pool at once; past it the loop thread decodes itself, so
+     * every CPU decodes and no queue of copied requests builds up. Set by start. */
+    size_t max_jobs;
+    /* Jobs handed to the pool and not finished on the loop thread yet, and those of them still
+     * decoding: the worker lowers the second as soon as it is done, so the loop thread sees a free
+     * worker before it gets to the finished job. */
+    size_t jobs;
+    atomic_size_t decoding;
     struct oca_waiters waiters;                     /* shutdown callers to notify */
     size_t closing;                                 /* listeners still closing */
     bool shutting_down, shut_down;
 };
+
+/* The smallest request body (bytes after decompression) worth decoding on the thread pool when the
+ * process may use several CPUs: below it, handing the work over and back costs the loop thread
+ * about as much as decoding it there (measured: see docs/design-notes.md, "Performance"). */
+#define OCA_OTLP_OFFLOAD_MIN ((size_t)8 << 10)
+
+/* Shutdown finishes once every listener is closed and no job is left (otlp.c); job.c calls this
+ * when a job finishes. */
+void oca_otlp_maybe_done(struct oca_otlp_rx *rx);
 
 /* Seconds a client is asked to wait (Retry-After, RetryInfo) after a retryable refusal. */
 #define OCA_OTLP_RETRY_AFTER_S 1
@@ -175,19 +198,68 @@ struct oca_otlp_from {
     bool include_metadata;
 };
 
+/* One Export request from its bytes to its outcome (job.c). The loop thread charges the memory
+ * budget, prepares the batch (with its client) and later hands the batch on and answers; the
+ * decoding in between, a pure function of the bytes, runs on the loop thread or on libuv's thread
+ * pool (see oca_otlp_rx.offload_min). Fields are the job's own; callers read res and user in done. */
+struct oca_otlp_job;
+typedef void (*oca_otlp_job_cb)(struct oca_otlp_job *job);
+
+struct oca_otlp_job {
+    uv_work_t work;
+    struct oca_component *self;
+    struct oca_otlp_rx *rx;         /* self->state; NULL (a bare component in tests): always inline */
+    enum oca_signal sig;
+    enum oca_encoding enc;
+    const uint8_t *data;            /* the request bytes until decoded */
+    size_t len;
+    uint8_t *owned;                 /* data when the job frees it (malloc'd by the caller) */
+    uint8_t *copy;                  /* data when copied for the pool (oca_arena_block_new) */
+    size_t held;                    /* budget bytes held for data (the caller's, or handed over) */
+    size_t own;                     /* budget bytes charged for data that is not held (gRPC) */
+    size_t estimate;                /* JSON: charged for the decoding until the arena's size is known */
+    uint64_t refused;               /* items of a request refused for memory */
+    struct oca_batch *batch;
+    struct oca_otlp_result res;
+    oca_otlp_job_cb done;
+    void *user;                     /* the caller's (its stream or call); cleared by it when that goes */
+    char peer[64];                  /* for the log line of a refusal */
+};
+
+/* A new job for self (an otlp receiver, or any component without state: then always inline).
+ * done runs once on the loop thread, after the pipeline had the batch, with job->res set; it
+ * answers the client when job->user is still set. The job is freed when done returns. */
+struct oca_otlp_job *oca_otlp_job_new(struct oca_component *self, enum oca_signal sig, enum oca_encoding enc,
+                                      oca_otlp_job_cb done, void *user);
+/* Decodes data and hands it on; done may run before this returns (a small request, or an error
+ * found before decoding). owned: NULL when data is the caller's, valid during this call only (it
+ * is copied when decoding goes to the pool), else data itself, malloc'd, which the job frees.
+ * held: budget bytes the caller held for data, handed over (the job gives them back). from may be
+ * NULL and is used before this returns. */
+void oca_otlp_job_submit(struct oca_otlp_job *job, const uint8_t *data, size_t len, uint8_t *owned, size_t held,
+                         const struct oca_otlp_from *from);
+
+/* The steps of a job's decoding (export.c). begin, on the loop thread: charges the budget for
+ * job->data (unless held), sets up job->batch with the client from from; run, on any thread:
+ * decodes into job->batch (NULL after an error); both return OCA_OK or the error also set in
+ * job->res. give_back, on the loop thread: counts the items of a request refused for memory, frees owned
+ * data and gives its budget bytes back (held too when held_too). */
+int oca_otlp_decode_begin(struct oca_otlp_job *job, const struct oca_otlp_from *from);
+int oca_otlp_decode_run(struct oca_otlp_job *job);
+void oca_otlp_decode_give_back(struct oca_otlp_job *job, bool held_too);
+/* The loop thread's end of a job: hands a decoded batch to self's next consumer of sig, with the
+ * pipeline's refusals turned into the codes the wire statuses come from (a retryable refusal stays
+ * as it is; a permanent one becomes OCA_ERR_INVALID), counts a memory refusal's items as refused,
+ * drops the batch and logs a failure at debug level with the peer. */
+void oca_otlp_hand_on(struct oca_otlp_job *job);
+
 /* Decodes one request into a new batch (refs = 1) charged to the budget (batch->charged), with its
- * client set from from (may be NULL). held is how many budget bytes the caller holds for data
- * already (an HTTP body); 0 means data is someone else's buffer (a gRPC message), which is then
- * charged for the duration of the decoding. On error *out is NULL and res says why. */
+ * client set from from (may be NULL), on the calling thread (tests, fuzzing). held is how many
+ * budget bytes the caller holds for data already (an HTTP body), and keeps; 0 means data is
+ * someone else's buffer (a gRPC message), which is then charged for the duration of the decoding.
+ * On error *out is NULL and res says why. */
 int oca_otlp_decode(enum oca_signal sig, enum oca_encoding enc, const uint8_t *data, size_t len, size_t held,
                     const struct oca_otlp_from *from, struct oca_batch **out, struct oca_otlp_result *res);
-
-/* Decodes and hands the request to self's next consumer of sig; res gets the outcome, with the
- * pipeline's refusals turned into the codes the wire statuses come from (a retryable refusal stays
- * as it is; a permanent one becomes OCA_ERR_INVALID). Failed requests are logged at debug level
- * with the peer. */
-void oca_otlp_export(struct oca_component *self, enum oca_signal sig, enum oca_encoding enc, const uint8_t *data,
-                     size_t len, size_t held, const struct oca_otlp_from *from, struct oca_otlp_result *res);
 
 /* Sets res to err with a printf-style message. */
 void oca_otlp_result_set(struct oca_otlp_result *res, int err, const char *fmt, ...)
