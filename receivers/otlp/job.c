@@ -82,6 +82,7 @@ void oca_otlp_job_submit(struct oca_otlp_job *j, const uint8_t *data, size_t len
     }
     j->work.data = j;
     rx->jobs++;
+    rx->offloaded++;
     atomic_fetch_add(&rx->decoding, 1);
     uv_queue_work(rx->loop, &j->work, work_cb, after_work_cb);
 }

@@ -84,6 +84,7 @@ struct oca_otlp_rx {
      * worker before it gets to the finished job. */
     size_t jobs;
     atomic_size_t decoding;
+    uint64_t offloaded;                             /* jobs ever handed to the pool (tests) */
     struct oca_waiters waiters;                     /* shutdown callers to notify */
     size_t closing;                                 /* listeners still closing */
     bool shutting_down, shut_down;
