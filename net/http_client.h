@@ -68,6 +68,10 @@ struct oca_http_response {
     size_t body_len;
 };
 
+/* The largest response body read; a longer one fails with OCA_ERR_UNAVAILABLE ("response body
+ * larger than ..."), so a hostile or broken backend cannot grow the agent's memory. */
+#define OCA_HTTP_CLIENT_MAX_RESPONSE (4u * 1024 * 1024)
+
 /* The last header (or trailer) named name (lower case), or NULL. */
 const struct oca_http_header *oca_http_response_header(const struct oca_http_response *r, const char *name);
 
