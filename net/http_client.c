@@ -574,6 +574,11 @@ static int setup(struct oca_http_client *c, struct xfer *x, const struct oca_htt
     if (req->version == OCA_HTTP_VERSION_2)
         ver = tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, ver);
+    /* Proxies come from the environment (http_proxy, https_proxy, all_proxy, no_proxy), as libcurl
+     * does by default. HTTP/2 (gRPC) goes through them in a CONNECT tunnel, as grpc-go does: curl
+     * would otherwise drop prior knowledge and forward HTTP/1.1. */
+    if (req->version == OCA_HTTP_VERSION_2)
+        curl_easy_setopt(e, CURLOPT_HTTPPROXYTUNNEL, 1L);
     if (ver == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE && !h2c_reuse) {
         curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);

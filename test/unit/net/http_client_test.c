@@ -576,6 +576,47 @@ static void test_too_large(void **state)
     env_stop(&e);
 }
 
+/* The proxy environment variables are honoured: with http_proxy pointing at the test server, a
+ * request for another host reaches it in absolute form (and a CONNECT for HTTP/2). */
+static void test_proxy_env(void **state)
+{
+    (void)state;
+    static const char *const vars[] = { "http_proxy", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY" };
+    char *saved[5];
+    for (int i = 0; i < 5; i++) {
+        const char *v = getenv(vars[i]);
+        saved[i] = v ? oca_xstrdup(v) : NULL;
+        unsetenv(vars[i]);
+    }
+    struct env e;
+    env_start(&e, NULL, "http");
+    char proxy[64];
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%u", oca_http_server_port(e.t.srv));
+    setenv("http_proxy", proxy, 1);
+    snprintf(e.base, sizeof(e.base), "http://ocagent-proxied.invalid:9");
+    struct result r = { 0 };
+    assert_int_equal(request(&e, &r, OCA_HTTP_VERSION_1_1, "/x", NULL, 0, "y", 1, 5 * OCA_NS_PER_S), OCA_OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body.data, "POST http://ocagent-proxied.invalid:9/x 1 bytes");
+    /* HTTP/2 asks the proxy for a tunnel, which this server does not offer. */
+    assert_int_equal(request(&e, &r, OCA_HTTP_VERSION_2, "/x", NULL, 0, "y", 1, 5 * OCA_NS_PER_S),
+                     OCA_ERR_UNAVAILABLE);
+    assert_non_null(strstr(r.detail, "CONNECT"));
+    /* no_proxy exempts a host. */
+    setenv("no_proxy", "ocagent-proxied.invalid", 1);
+    assert_int_equal(request(&e, &r, OCA_HTTP_VERSION_1_1, "/x", NULL, 0, "y", 1, 5 * OCA_NS_PER_S),
+                     OCA_ERR_UNAVAILABLE);
+    for (int i = 0; i < 5; i++) {
+        if (saved[i])
+            setenv(vars[i], saved[i], 1);
+        else
+            unsetenv(vars[i]);
+        free(saved[i]);
+    }
+    result_free(&r);
+    env_stop(&e);
+}
+
 /* TLS. */
 
 static void tls_expect(const struct oca_tls_client_config *tls, enum oca_http_version v, int want_err,
@@ -740,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_close_right_after_send),
         cmocka_unit_test(test_close_inside_done),
         cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_proxy_env),
         cmocka_unit_test(test_tls_ca_file),
         cmocka_unit_test(test_tls_unknown_ca),
         cmocka_unit_test(test_tls_skip_verify),
