@@ -4,6 +4,7 @@
  * and the grpc-status trailers. Errors found before a method runs are answered here. */
 #include "net/grpc.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -219,13 +220,9 @@ char *oca_grpc_percent_encode(const char *msg)
 
 static int hex_digit(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    static const char digits[] = "0123456789abcdef";
+    const char *p = c ? strchr(digits, tolower((unsigned char)c)) : NULL;
+    return p ? (int)(p - digits) : -1;
 }
 
 size_t oca_grpc_percent_decode(const char *in, size_t n, char *out)

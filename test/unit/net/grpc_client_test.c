@@ -145,22 +145,10 @@ static void env_start(struct env *e, bool grpc)
     snprintf(e->base, sizeof(e->base), "http://127.0.0.1:%u/", oca_http_server_port(e->t.srv));
 }
 
-static void on_closed(void *arg)
-{
-    ((struct env *)arg)->closed = true;
-}
-
-static bool env_closed(void *arg)
-{
-    return ((struct env *)arg)->closed;
-}
-
 static void env_stop(struct env *e)
 {
-    if (e->c) {
-        oca_http_client_close(e->c, on_closed, e);
-        assert_true(oca_test_run_until(&e->t.loop, env_closed, e, NT_WAIT_MS));
-    }
+    if (e->c)
+        nt_client_close(&e->t.loop, e->c);
     nt_server_stop(&e->t);
     oca_buf_free(&seen.last);
 }
@@ -369,13 +357,13 @@ static void test_unavailable_and_close(void **state)
                                     &slow),
                      OCA_OK);
     assert_true(oca_test_run_until(&e.t.loop, started, NULL, NT_WAIT_MS));
-    oca_http_client_close(e.c, on_closed, &e);
+    oca_http_client_close(e.c, nt_set_flag, &e.closed);
     assert_int_equal(slow.calls, 1);
     assert_int_equal(slow.res.err, OCA_ERR_SHUTTING_DOWN);
     assert_int_equal(slow.res.grpc_status, OCA_GRPC_UNAVAILABLE);
     assert_int_equal(oca_grpc_unary(e.c, e.base, SVC "Echo", NULL, 0, NULL, 0, false, 0, on_result, &g),
                      OCA_ERR_SHUTTING_DOWN);
-    assert_true(oca_test_run_until(&e.t.loop, env_closed, &e, NT_WAIT_MS));
+    assert_true(oca_test_run_until(&e.t.loop, nt_flag_set, &e.closed, NT_WAIT_MS));
     e.c = NULL;
     oca_buf_free(&g.msg);
     oca_buf_free(&slow.msg);

@@ -20,27 +20,8 @@ static int make_certs(void **state)
 {
     (void)state;
     oca_test_make_dir(dir, sizeof(dir), "ocagent-client-tls");
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd),
-             "(cd %s && "
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key "
-             "-out ca.pem -days 2 -subj /CN=ocagent-test-ca && "
-             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key "
-             "-out server.csr -subj /CN=localhost && "
-             "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext && "
-             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem "
-             "-days 2 -extfile san.ext && "
-             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout named.key "
-             "-out named.csr -subj /CN=ocagent.test && "
-             "printf 'subjectAltName=DNS:ocagent.test\\n' > named.ext && "
-             "openssl x509 -req -in named.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out named.pem "
-             "-days 2 -extfile named.ext && "
-             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout client.key "
-             "-out client.csr -subj /CN=client && "
-             "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2"
-             ") >/dev/null 2>&1",
-             dir);
-    if (system(cmd) != 0)
+    if (!nt_make_cert(dir, "server", "localhost", "DNS:localhost,IP:127.0.0.1") ||
+        !nt_make_cert(dir, "named", "ocagent.test", "DNS:ocagent.test") || !nt_make_cert(dir, "client", "client", NULL))
         return -1;
     snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
     snprintf(cert, sizeof(cert), "%s/server.pem", dir);
@@ -49,7 +30,7 @@ static int make_certs(void **state)
     snprintf(named_key, sizeof(named_key), "%s/named.key", dir);
     snprintf(ccert, sizeof(ccert), "%s/client.pem", dir);
     snprintf(ckey, sizeof(ckey), "%s/client.key", dir);
-    return access(cert, R_OK) == 0 && access(named_cert, R_OK) == 0 && access(ccert, R_OK) == 0 ? 0 : -1;
+    return 0;
 }
 
 static int remove_certs(void **state)
@@ -161,23 +142,10 @@ static void env_start_tls(struct env *e, const struct oca_tls_client_config *tls
     snprintf(e->base, sizeof(e->base), "https://127.0.0.1:%u", oca_http_server_port(e->t.srv));
 }
 
-static void on_closed(void *arg)
-{
-    ((struct env *)arg)->closed = true;
-}
-
-static bool env_closed(void *arg)
-{
-    return ((struct env *)arg)->closed;
-}
-
 static void env_stop(struct env *e)
 {
-    if (e->c) {
-        oca_http_client_close(e->c, on_closed, e);
-        assert_true(oca_test_run_until(&e->t.loop, env_closed, e, NT_WAIT_MS));
-        e->c = NULL;
-    }
+    if (e->c)
+        nt_client_close(&e->t.loop, e->c);
     nt_server_stop(&e->t);
 }
 
@@ -510,12 +478,12 @@ static void test_close_in_flight(void **state)
             assert_int_equal(oca_http_client_send(e.c, &req, cancel_done, &k), OCA_OK);
         }
         assert_true(oca_test_run_until(&e.t.loop, server_has_three, &e.t, NT_WAIT_MS));
-        oca_http_client_close(e.c, on_closed, &e);
+        oca_http_client_close(e.c, nt_set_flag, &e.closed);
         /* Every done ran before close returned. */
         assert_int_equal(k.calls, 3);
         assert_int_equal(k.shutting, 3);
         assert_int_equal(k.resend, OCA_ERR_SHUTTING_DOWN);
-        assert_true(oca_test_run_until(&e.t.loop, env_closed, &e, NT_WAIT_MS));
+        assert_true(oca_test_run_until(&e.t.loop, nt_flag_set, &e.closed, NT_WAIT_MS));
         e.c = NULL;
         env_stop(&e);
     }
@@ -544,7 +512,7 @@ static void close_from_done(void *arg, const struct oca_http_response *r)
 {
     struct env *e = arg;
     assert_int_equal(r->err, OCA_OK);
-    oca_http_client_close(e->c, on_closed, e);
+    oca_http_client_close(e->c, nt_set_flag, &e->closed);
 }
 
 static void test_close_inside_done(void **state)
@@ -556,7 +524,7 @@ static void test_close_inside_done(void **state)
     snprintf(url, sizeof(url), "%s/x", e.base);
     struct oca_http_request req = { .method = "POST", .url = url, .version = OCA_HTTP_VERSION_2 };
     assert_int_equal(oca_http_client_send(e.c, &req, close_from_done, &e), OCA_OK);
-    assert_true(oca_test_run_until(&e.t.loop, env_closed, &e, NT_WAIT_MS));
+    assert_true(oca_test_run_until(&e.t.loop, nt_flag_set, &e.closed, NT_WAIT_MS));
     e.c = NULL;
     env_stop(&e);
 }
