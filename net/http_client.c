@@ -327,8 +327,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         events |= UV_READABLE;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
         events |= UV_WRITABLE;
-    uv_poll_start(&s->poll, events, on_poll);
-    return 0;
+    return uv_poll_start(&s->poll, events, on_poll) == 0 ? 0 : -1;
 }
 
 /* CURLMOPT_TIMERFUNCTION: one timer for the whole multi handle; -1 stops it. A 0 timeout still goes

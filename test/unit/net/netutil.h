@@ -56,16 +56,16 @@ NT_FN bool nt_make_cert(const char *dir, const char *name, const char *cn, const
     snprintf(path, sizeof(path), "%s/ca.pem", dir);
     if (access(path, R_OK) != 0) {
         snprintf(cmd, sizeof(cmd),
-                 "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-                 "-keyout ca.key -out ca.pem -days 2 -subj /CN=ocagent-test-ca >/dev/null 2>&1", dir);
+                 "(cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                 "-keyout ca.key -out ca.pem -days 2 -subj /CN=ocagent-test-ca) >/dev/null 2>&1", dir);
         if (system(cmd) != 0)
             return false;
     }
     snprintf(cmd, sizeof(cmd),
-             "cd %s && printf '%s%s\\n' > %s.ext && "
+             "(cd %s && printf '%s%s\\n' > %s.ext && "
              "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout %s.key -out %s.csr "
              "-subj /CN=%s && openssl x509 -req -in %s.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-             "-out %s.pem -days 2 -extfile %s.ext >/dev/null 2>&1",
+             "-out %s.pem -days 2 -extfile %s.ext) >/dev/null 2>&1",
              dir, san ? "subjectAltName=" : "basicConstraints=CA:FALSE", san ? san : "", name, name, name, cn,
              name, name, name);
     if (system(cmd) != 0)
