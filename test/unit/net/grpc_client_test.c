@@ -1,6 +1,6 @@
 /* Tests net/grpc_client.c: unary calls against the project's own gRPC server layer (net/grpc.c on
- * net/http_server.c, h2c on 127.0.0.1:0, same loop): a message both ways, metadata, gzip requests
- * arriving decompressed, error statuses in trailers and trailers-only, percent-decoded messages,
+ * net/http_server.c, h2c and h2 over TLS on 127.0.0.1:0, same loop): a message both ways,
+ * metadata, gzip requests arriving decompressed, error statuses in trailers and trailers-only, percent-decoded messages,
  * RetryInfo, timeouts, non-gRPC answers mapped from the HTTP status, close with calls in flight;
  * and oca_grpc_read_response on hand-made responses (gzip answers, truncation, malformed fields). */
 #include "netutil.h"
@@ -132,17 +132,30 @@ struct env {
     char base[64];
 };
 
-static void env_start(struct env *e, bool grpc)
+static char dir[64], ca[96], cert[96], key[96];
+
+/* A plain (h2c) server, or a TLS one whose CA the client trusts. */
+static void env_start_with(struct env *e, bool grpc, bool tls)
 {
     memset(e, 0, sizeof(*e));
     oca_buf_free(&seen.last);
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(uv_loop_init(&e->t.loop), 0);
     nt_default_config(&e->t.cfg);
+    struct oca_tls_client_config tc = { .ca_file = ca, .min_version = OCA_TLS_1_2 };
+    if (tls) {
+        e->t.cfg.tls.cert_file = cert;
+        e->t.cfg.tls.key_file = key;
+    }
     nt_server_start(&e->t, grpc ? &oca_grpc_handler : &plain_handler, grpc ? (void *)&router : (void *)e);
-    e->c = oca_http_client_new(&e->t.loop, NULL, "test client");
+    e->c = oca_http_client_new(&e->t.loop, tls ? &tc : NULL, "test client");
     assert_non_null(e->c);
-    snprintf(e->base, sizeof(e->base), "http://127.0.0.1:%u/", oca_http_server_port(e->t.srv));
+    snprintf(e->base, sizeof(e->base), "%s://127.0.0.1:%u/", tls ? "https" : "http", oca_http_server_port(e->t.srv));
+}
+
+static void env_start(struct env *e, bool grpc)
+{
+    env_start_with(e, grpc, false);
 }
 
 static void env_stop(struct env *e)
@@ -229,6 +242,34 @@ static void test_ok_with_message(void **state)
     assert_string_equal(seen.timeout, "");
     oca_buf_free(&g.msg);
     env_stop(&e);
+}
+
+/* h2 by ALPN: several calls, one connection. */
+static void test_tls(void **state)
+{
+    (void)state;
+    oca_test_make_dir(dir, sizeof(dir), "ocagent-grpc-client");
+    assert_true(nt_make_cert(dir, "server", "localhost", "DNS:localhost,IP:127.0.0.1"));
+    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    snprintf(cert, sizeof(cert), "%s/server.pem", dir);
+    snprintf(key, sizeof(key), "%s/server.key", dir);
+    struct env e;
+    env_start_with(&e, true, true);
+    struct got g = { 0 };
+    for (int i = 0; i < 3; i++) {
+        call(&e, &g, SVC "Echo", "over tls", i == 1, OCA_NS_PER_S * 5, NULL, 0);
+        assert_int_equal(g.res.err, OCA_OK);
+        assert_int_equal(g.res.grpc_status, OCA_GRPC_OK);
+        assert_int_equal(g.msg.len, 13);
+        assert_memory_equal(g.msg.data, "echo:over tls", 13);
+    }
+    assert_int_equal(seen.messages, 3);
+    struct oca_http_server_stats st;
+    oca_http_server_get_stats(e.t.srv, &st);
+    assert_int_equal(st.accepted, 1);
+    oca_buf_free(&g.msg);
+    env_stop(&e);
+    oca_test_remove_dir(dir);
 }
 
 static void test_gzip_request(void **state)
@@ -372,8 +413,8 @@ static void test_unavailable_and_close(void **state)
 
 /* oca_grpc_read_response on responses made by hand. */
 
-static void read_resp(const struct oca_http_header *h, size_t n, const void *body, size_t len, struct oca_grpc_result *res,
-                 void **scratch)
+static void read_resp(const struct oca_http_header *h, size_t n, const void *body, size_t len,
+                      struct oca_grpc_result *res, void **scratch)
 {
     struct oca_http_response r = { .err = OCA_OK, .status = 200, .headers = h, .n_headers = n, .body = body,
                                    .body_len = len };
@@ -513,6 +554,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ok_with_message),
         cmocka_unit_test(test_gzip_request),
+        cmocka_unit_test(test_tls),
         cmocka_unit_test(test_error_in_trailers),
         cmocka_unit_test(test_trailers_only),
         cmocka_unit_test(test_timeout),

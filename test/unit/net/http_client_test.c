@@ -334,7 +334,8 @@ static void many_done(void *arg, const struct oca_http_response *r)
     o->m->done++;
     if (r->err == OCA_OK && r->status == 200)
         o->m->ok++;
-    snprintf(o->m->bodies[o->i], sizeof(o->m->bodies[o->i]), "%.*s", (int)r->body_len, r->body ? (const char *)r->body : "");
+    snprintf(o->m->bodies[o->i], sizeof(o->m->bodies[o->i]), "%.*s", (int)r->body_len,
+             r->body ? (const char *)r->body : "");
 }
 
 static bool many_over(void *arg)
