@@ -94,7 +94,11 @@ load() {
     http-json) set -- "$@" --h1 -c "${LOAD_C:-16}" -m 1 -H 'content-type: application/json' -d "$work/traces.json" \
               "http://127.0.0.1:$HTTP_PORT/v1/traces" ;;
     esac
-    if [ -n "$LOAD_PIN" ]; then taskset -c "$LOAD_PIN" h2load -t 1 "$@"; else h2load -t 1 "$@"; fi
+    # LOAD_CPU=FILE: h2load's own user+system seconds go there (/usr/bin/time), to show how much
+    # of the shared cores the load itself takes.
+    if [ -n "${LOAD_CPU:-}" ] && [ -x /usr/bin/time ]; then set -- /usr/bin/time -o "$LOAD_CPU" -f "%U %S" h2load -t 1 "$@"
+    else set -- h2load -t 1 "$@"; fi
+    if [ -n "$LOAD_PIN" ]; then taskset -c "$LOAD_PIN" "$@"; else "$@"; fi
 }
 # The h2load count of requests with the given word: "requests: N total, ..., N succeeded, ...".
 h2count() { sed -n "s/^requests: .* \([0-9][0-9]*\) $1,.*/\1/p" "$2"; }
@@ -143,8 +147,10 @@ for mode in 1 2; do
         start_agent "$AGENT_PIN"
         idle=$(status_kb VmRSS)
         a0=$(metric otelcol_receiver_accepted_spans 'receiver="otlp"'); c0=$(cpu_ticks); t0=$(now)
-        load "$sc" -D "$PEAK_SECONDS" >"$work/peak.txt" 2>&1
+        : >"$work/loadcpu"
+        LOAD_CPU=$work/loadcpu load "$sc" -D "$PEAK_SECONDS" >"$work/peak.txt" 2>&1
         t1=$(now); c1=$(cpu_ticks); a1=$(metric otelcol_receiver_accepted_spans 'receiver="otlp"')
+        lcpu=$(awk -v a="$((a1 - a0))" '{ if (a) printf "%.2f", ($1 + $2) / (a / 1e6); else print "-" }' "$work/loadcpu")
         rate=$(awk -v a="$((a1 - a0))" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.0f", a / (t1 - t0) }')
         cpu=$(awk -v c="$((c1 - c0))" -v a="$((a1 - a0))" -v k="$tck" 'BEGIN { if (a) printf "%.2f", c / k / (a / 1e6); else print "-" }')
         # Half the peak request rate from 2 paced connections with one request in flight each (an
@@ -162,7 +168,7 @@ for mode in 1 2; do
             "$rate" "$(awk -v r="$rate" -v b="$bound" 'BEGIN { printf "%.2f", r / b }')" "$cpu" \
             "$(awk -v k="$idle" 'BEGIN { printf "%.1f", k / 1024 }')" "$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')" \
             "$lat" "${fails:-?}" >>"$rows"
-        echo "bench: $(label "$sc"), agent cores: $([ "$mode" = 1 ] && echo 1 || echo all): $rate spans/s"
+        echo "bench: $(label "$sc"), agent cores: $([ "$mode" = 1 ] && echo 1 || echo all): $rate spans/s (agent CPU $cpu s/M spans, h2load ${lcpu:--} s/M spans)"
     done
 done
 
@@ -181,4 +187,4 @@ for s in "OTLP/gRPC -> batch -> otlp -> ocagent|$na" "OpenCensus stream -> nop|n
     printf '| %-28s | %s |\n' "${s%%|*}" "${s#*|}"
 done
 one=$(awk -F'|' 'NR == 1 { print $3 }' "$rows"); two=$(awk -F'|' 'NR == 4 { print $3 }' "$rows")
-printf '%s\n' "both cores vs one (OTLP/gRPC): $(awk -v a="$two" -v b="$one" 'BEGIN { printf "%.2fx", a / b }')"
+printf '%s\n' "both cores vs one (OTLP/gRPC): $(awk -v a="$two" -v b="$one" 'BEGIN { printf "%.2fx", a / b }') (in the second run h2load shares the two cores; its CPU per M spans is in the bench: lines above)"
