@@ -37,22 +37,142 @@ static void finish(struct oca_otlp_job *j)
     free(j);
 }
 
-static void work_cb(uv_work_t *w)
+/* The pool side. A runner is a uv_work item that decodes waiting jobs one after the other until
+ * none is left, so a worker that finishes one job finds the next already there instead of idling
+ * until the loop thread, busy decoding a request itself, comes round to hand it one. Decoded jobs
+ * go back through decoded_async, one wake-up per job, so answers do not wait for the runner to
+ * end. */
+struct runner {
+    uv_work_t work;
+    struct oca_otlp_rx *rx;
+};
+
+static void append(struct oca_otlp_job **head, struct oca_otlp_job **tail, struct oca_otlp_job *j)
 {
-    struct oca_otlp_job *j = w->data;
-    oca_otlp_decode_run(j);
-    atomic_fetch_sub(&j->rx->decoding, 1);
+    j->next = NULL;
+    if (*tail)
+        (*tail)->next = j;
+    else
+        *head = j;
+    *tail = j;
 }
 
-static void after_work_cb(uv_work_t *w, int status)
+static void run_cb(uv_work_t *w)
 {
-    struct oca_otlp_job *j = w->data;
-    struct oca_otlp_rx *rx = j->rx;
-    /* Nothing cancels jobs (shutdown waits for them), so status is always 0. */
+    struct oca_otlp_rx *rx = ((struct runner *)w->data)->rx;
+    for (;;) {
+        uv_mutex_lock(&rx->lock);
+        struct oca_otlp_job *j = rx->waiting;
+        if (!j) {
+            /* Under the lock: the loop thread appends and counts runners under it too, so a job
+             * is never left waiting without a runner. */
+            rx->runners--;
+            uv_mutex_unlock(&rx->lock);
+            return;
+        }
+        rx->waiting = j->next;
+        if (!rx->waiting)
+            rx->waiting_tail = NULL;
+        rx->n_waiting--;
+        uv_mutex_unlock(&rx->lock);
+        oca_otlp_decode_run(j);
+        uv_mutex_lock(&rx->lock);
+        append(&rx->decoded, &rx->decoded_tail, j);
+        uv_mutex_unlock(&rx->lock);
+        uv_async_send(&rx->decoded_async);
+    }
+}
+
+static void run_done_cb(uv_work_t *w, int status)
+{
+    struct runner *r = w->data;
+    struct oca_otlp_rx *rx = r->rx;
+    /* Nothing cancels runners (shutdown waits for them), so status is always 0. */
     (void)status;
-    finish(j);
-    rx->jobs--;
+    free(r);
+    rx->runs--;
     oca_otlp_maybe_done(rx);
+}
+
+static void decoded_cb(uv_async_t *a)
+{
+    struct oca_otlp_rx *rx = a->data;
+    uv_mutex_lock(&rx->lock);
+    struct oca_otlp_job *list = rx->decoded;
+    rx->decoded = rx->decoded_tail = NULL;
+    uv_mutex_unlock(&rx->lock);
+    while (list) {
+        struct oca_otlp_job *j = list;
+        list = j->next;
+        finish(j);
+        rx->jobs--;
+    }
+    oca_otlp_maybe_done(rx);
+}
+
+void oca_otlp_pool_start(struct oca_otlp_rx *rx, uv_loop_t *loop)
+{
+    if (uv_mutex_init(&rx->lock) != 0 || uv_async_init(loop, &rx->decoded_async, decoded_cb) != 0) {
+        /* Without them everything decodes on the loop thread. */
+        rx->offload_min = SIZE_MAX;
+        return;
+    }
+    rx->decoded_async.data = rx;
+    rx->pool_live = true;
+}
+
+static void pool_closed_cb(uv_handle_t *h)
+{
+    struct oca_otlp_rx *rx = h->data;
+    uv_mutex_destroy(&rx->lock);
+    rx->pool_closing = false;
+    oca_otlp_maybe_done(rx);
+}
+
+bool oca_otlp_pool_close(struct oca_otlp_rx *rx)
+{
+    if (rx->pool_closing)
+        return true;
+    if (!rx->pool_live)
+        return false;
+    rx->pool_live = false;
+    rx->pool_closing = true;
+    rx->offload_min = SIZE_MAX;
+    uv_close((uv_handle_t *)&rx->decoded_async, pool_closed_cb);
+    return true;
+}
+
+/* Hands j to a runner; false when enough jobs wait already (then the caller decodes it). */
+static bool hand_over(struct oca_otlp_rx *rx, struct oca_otlp_job *j, const uint8_t *data, size_t len)
+{
+    uv_mutex_lock(&rx->lock);
+    bool room = rx->n_waiting < rx->max_jobs;
+    uv_mutex_unlock(&rx->lock);
+    if (!room)
+        return false;
+    /* The caller's bytes are gone when submit returns; the copy is what begin charged as own. */
+    if (!j->owned) {
+        j->copy = oca_arena_block_new(len);
+        memcpy(j->copy, data, len);
+        j->data = j->copy;
+    }
+    uv_mutex_lock(&rx->lock);
+    append(&rx->waiting, &rx->waiting_tail, j);
+    rx->n_waiting++;
+    bool start = rx->runners < rx->max_jobs;
+    if (start)
+        rx->runners++;
+    uv_mutex_unlock(&rx->lock);
+    rx->jobs++;
+    rx->offloaded++;
+    if (start) {
+        struct runner *r = oca_xcalloc(1, sizeof(*r));
+        r->rx = rx;
+        r->work.data = r;
+        rx->runs++;
+        uv_queue_work(rx->loop, &r->work, run_cb, run_done_cb);
+    }
+    return true;
 }
 
 void oca_otlp_job_submit(struct oca_otlp_job *j, const uint8_t *data, size_t len, uint8_t *owned, size_t held,
@@ -69,20 +189,8 @@ void oca_otlp_job_submit(struct oca_otlp_job *j, const uint8_t *data, size_t len
         return;
     }
     struct oca_otlp_rx *rx = j->rx;
-    if (!rx || len < rx->offload_min || atomic_load(&rx->decoding) >= rx->max_jobs) {
-        oca_otlp_decode_run(j);
-        finish(j);
+    if (rx && len >= rx->offload_min && hand_over(rx, j, data, len))
         return;
-    }
-    /* The caller's bytes are gone when this returns; the copy is what begin charged as own. */
-    if (!j->owned) {
-        j->copy = oca_arena_block_new(len);
-        memcpy(j->copy, data, len);
-        j->data = j->copy;
-    }
-    j->work.data = j;
-    rx->jobs++;
-    rx->offloaded++;
-    atomic_fetch_add(&rx->decoding, 1);
-    uv_queue_work(rx->loop, &j->work, work_cb, after_work_cb);
+    oca_otlp_decode_run(j);
+    finish(j);
 }

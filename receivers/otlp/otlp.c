@@ -170,6 +170,7 @@ static int otlp_start(struct oca_component *self, uv_loop_t *loop)
     unsigned cpus = uv_available_parallelism();
     rx->offload_min = cpus > 1 ? OCA_OTLP_OFFLOAD_MIN : SIZE_MAX;
     rx->max_jobs = cpus > 1 ? cpus - 1 : 0;
+    oca_otlp_pool_start(rx, loop);
     for (size_t i = 0; i < rx->n_listeners; i++) {
         struct oca_otlp_listener *l = &rx->listeners[i];
         l->server = oca_http_server_new(loop, l->server_cfg, &oca_otlp_http_handler, l, self->id);
@@ -186,7 +187,7 @@ static int otlp_start(struct oca_component *self, uv_loop_t *loop)
 
 void oca_otlp_maybe_done(struct oca_otlp_rx *rx)
 {
-    if (!rx->shutting_down || rx->closing > 0 || rx->jobs > 0)
+    if (!rx->shutting_down || rx->closing > 0 || rx->jobs > 0 || rx->runs > 0 || oca_otlp_pool_close(rx))
         return;
     rx->shut_down = true;
     oca_waiters_notify(&rx->waiters, rx->self);

@@ -7,7 +7,6 @@
 #ifndef OCA_RECEIVERS_OTLP_OTLP_H
 #define OCA_RECEIVERS_OTLP_OTLP_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,15 +75,22 @@ struct oca_otlp_rx {
     /* Requests of at least this many bytes are decoded on libuv's thread pool (job.c); SIZE_MAX
      * (one usable CPU) decodes everything on the loop thread. Set by start; tests may change it. */
     size_t offload_min;
-    /* At most this many decodings on the pool at once; past it the loop thread decodes itself, so
-     * every CPU decodes and no queue of copied requests builds up. Set by start. */
+    /* At most this many runners (uv_work items that decode waiting jobs until none is left) and
+     * as many jobs waiting for them; past that the loop thread decodes itself, so every CPU
+     * decodes and no queue of copied requests builds up. Set by start (CPUs - 1). */
     size_t max_jobs;
-    /* Jobs handed to the pool and not finished on the loop thread yet, and those of them still
-     * decoding: the worker lowers the second as soon as it is done, so the loop thread sees a free
-     * worker before it gets to the finished job. */
-    size_t jobs;
-    atomic_size_t decoding;
-    uint64_t offloaded;                             /* jobs ever handed to the pool (tests) */
+    /* Shared with the runners, under lock: the jobs waiting for a runner and those decoded, in
+     * order, and how many runners are working. decoded_async wakes the loop thread for the
+     * decoded ones. pool_live: lock and decoded_async exist (from start until shutdown). */
+    uv_mutex_t lock;
+    struct oca_otlp_job *waiting, *waiting_tail, *decoded, *decoded_tail;
+    size_t n_waiting, runners;
+    uv_async_t decoded_async;
+    bool pool_live, pool_closing;
+    /* Loop thread only: jobs handed to the pool and not finished, runner work items not
+     * completed, and jobs ever handed over (tests). */
+    size_t jobs, runs;
+    uint64_t offloaded;
     struct oca_waiters waiters;                     /* shutdown callers to notify */
     size_t closing;                                 /* listeners still closing */
     bool shutting_down, shut_down;
@@ -98,6 +104,12 @@ struct oca_otlp_rx {
 /* Shutdown finishes once every listener is closed and no job is left (otlp.c); job.c calls this
  * when a job finishes. */
 void oca_otlp_maybe_done(struct oca_otlp_rx *rx);
+
+/* The pool side of rx (job.c): start sets it up on loop; close, once no job and no runner is left,
+ * closes it and calls oca_otlp_maybe_done when it is gone (true), or returns false when there is
+ * nothing to close. */
+void oca_otlp_pool_start(struct oca_otlp_rx *rx, uv_loop_t *loop);
+bool oca_otlp_pool_close(struct oca_otlp_rx *rx);
 
 /* Seconds a client is asked to wait (Retry-After, RetryInfo) after a retryable refusal. */
 #define OCA_OTLP_RETRY_AFTER_S 1
@@ -207,7 +219,7 @@ struct oca_otlp_job;
 typedef void (*oca_otlp_job_cb)(struct oca_otlp_job *job);
 
 struct oca_otlp_job {
-    uv_work_t work;
+    struct oca_otlp_job *next;      /* in the receiver's waiting or decoded list */
     struct oca_component *self;
     struct oca_otlp_rx *rx;         /* self->state; NULL (a bare component in tests): always inline */
     enum oca_signal sig;
