@@ -28,7 +28,8 @@ SPANS_PER_REQ=100
 ncpu=$(nproc)
 
 base=$((20000 + $$ % 20000))
-GRPC_PORT=$base; HTTP_PORT=$((base + 1)); METRICS_PORT=$((base + 2))
+GRPC_PORT=$base; HTTP_PORT=$((base + 1)); METRICS_PORT=$((base + 2)); OC_PORT=$((base + 3))
+. test/bench/opencensus.sh
 cat >"$work/agent.yaml" <<YAML
 receivers:
   otlp:
@@ -37,6 +38,8 @@ receivers:
         endpoint: 127.0.0.1:$GRPC_PORT
       http:
         endpoint: 127.0.0.1:$HTTP_PORT
+  opencensus:
+    endpoint: 127.0.0.1:$OC_PORT
 exporters:
   nop:
 service:
@@ -47,7 +50,7 @@ service:
       address: 127.0.0.1:$METRICS_PORT
   pipelines:
     traces:
-      receivers: [otlp]
+      receivers: [otlp, opencensus]
       exporters: [nop]
 YAML
 
@@ -127,6 +130,7 @@ if [ "$SMOKE" = 1 ]; then
             failed=$((failed + 1))
         fi
     done
+    if oc_smoke; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     mkdir -p build
     echo "bench-smoke: $passed passed, $failed failed" | tee -a build/results-bench.txt
     [ "$failed" -eq 0 ]
@@ -170,6 +174,7 @@ for mode in 1 2; do
             "$lat" "${fails:-?}" >>"$rows"
         echo "bench: $(label "$sc"), agent cores: $([ "$mode" = 1 ] && echo 1 || echo all): $rate spans/s (agent CPU $cpu s/M spans, h2load ${lcpu:--} s/M spans)"
     done
+    oc_row "$mode" "$AGENT_PIN"
 done
 
 na="n/a (needs the otlp exporter)"
@@ -182,9 +187,10 @@ while IFS='|' read -r name cores rate ratio cpu idle peak lat fails; do
     set -- $lat
     printf '| %-28s | %-10s | %10s | %8s | %14s | %8s | %8s | %7s | %7s | %6s |\n' "$name" "$cores" "$rate" "$ratio" "$cpu" "$idle" "$peak" "$1" "$2" "$fails"
 done <"$rows"
-for s in "OTLP/gRPC -> batch -> otlp -> ocagent|$na" "OpenCensus stream -> nop|n/a (no OpenCensus load generator yet)" \
+for s in "OTLP/gRPC -> batch -> otlp -> ocagent|$na" \
          "metrics -> prometheus, 100k series|n/a (needs the prometheus exporter)"; do
     printf '| %-28s | %s |\n' "${s%%|*}" "${s#*|}"
 done
-one=$(awk -F'|' 'NR == 1 { print $3 }' "$rows"); two=$(awk -F'|' 'NR == 4 { print $3 }' "$rows")
+one=$(awk -F'|' '$1 == "OTLP/gRPC -> nop" && $2 == "1" { print $3 }' "$rows")
+two=$(awk -F'|' '$1 == "OTLP/gRPC -> nop" && $2 != "1" { print $3 }' "$rows")
 printf '%s\n' "both cores vs one (OTLP/gRPC): $(awk -v a="$two" -v b="$one" 'BEGIN { printf "%.2fx", a / b }') (in the second run h2load shares the two cores; its CPU per M spans is in the bench: lines above)"
