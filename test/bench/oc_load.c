@@ -1,10 +1,10 @@
 /* The OpenCensus stream load for `make bench` (h2load cannot keep bidirectional gRPC streams open):
- * CONNS h2c connections with STREAMS TraceService/Export streams each, every stream sending
- * 100-span ExportTraceServiceRequest messages (10 string attributes of 20+20 characters per span,
- * the Node on the first message only, as the OpenCensus exporters do) back to back, as fast as
- * HTTP/2 flow control lets them through, until SECONDS pass or MESSAGES are sent in all; then every
- * stream is ended and its grpc-status awaited.
- * Usage: oc_load HOST PORT CONNS STREAMS SECONDS [MESSAGES]
+ * CONNS h2c connections with STREAMS TraceService/Export streams each, every stream sending the
+ * framed messages build/bench/gen wrote (DIR/oc-first.grpc with the Node first, then
+ * DIR/oc-next.grpc without, as the OpenCensus exporters do) back to back, as fast as HTTP/2 flow
+ * control lets them through, until SECONDS pass or MESSAGES are sent in all; then every stream is
+ * ended and its grpc-status awaited.
+ * Usage: oc_load DIR HOST PORT CONNS STREAMS SECONDS [MESSAGES]
  * Prints "oc_load: N messages (N spans) sent in S s; streams: N ok, N failed". */
 #include <nghttp2/nghttp2.h>
 #include <stdbool.h>
@@ -14,123 +14,27 @@
 #include <string.h>
 #include <uv.h>
 
-#include "opencensus/proto/agent/trace/v1/trace_service.pb-c.h"
-
 #define SPANS 100
-#define ATTRS 10
-#define ATTR_LEN 20
 #define PATH "/opencensus.proto.agent.trace.v1.TraceService/Export"
 
-/* The two framed messages every stream sends: the first with the Node, then the rest without. */
 static uint8_t *first_msg, *next_msg;
 static size_t first_len, next_len;
 
-static uint64_t rng = 0x2545f4914f6cdd1du;
-static uint64_t next_rand(void)
+static uint8_t *read_file(const char *dir, const char *name, size_t *len)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static char *rand_string(size_t n)
-{
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    char *s = malloc(n + 1);
-    for (size_t k = 0; k < n; k++)
-        s[k] = alphabet[next_rand() % (sizeof(alphabet) - 1)];
-    s[n] = '\0';
-    return s;
-}
-
-static void rand_bytes(ProtobufCBinaryData *d, size_t n)
-{
-    d->len = n;
-    d->data = malloc(n);
-    for (size_t k = 0; k < n; k++)
-        d->data[k] = (uint8_t)next_rand();
-}
-
-static Opencensus__Proto__Trace__V1__TruncatableString *tstring(char *s)
-{
-    Opencensus__Proto__Trace__V1__TruncatableString *t = malloc(sizeof(*t));
-    opencensus__proto__trace__v1__truncatable_string__init(t);
-    t->value = s;
-    return t;
-}
-
-static Google__Protobuf__Timestamp *timestamp(int64_t ns)
-{
-    Google__Protobuf__Timestamp *t = malloc(sizeof(*t));
-    google__protobuf__timestamp__init(t);
-    t->seconds = ns / 1000000000;
-    t->nanos = (int32_t)(ns % 1000000000);
-    return t;
-}
-
-/* Packs one request (with or without the Node) behind gRPC's 5-byte prefix. The structs are
- * built once and leak: the program exits after the run. */
-static uint8_t *framed_request(bool with_node, size_t *len)
-{
-    static Opencensus__Proto__Agent__Trace__V1__ExportTraceServiceRequest req;
-    static bool built;
-    if (!built) {
-        opencensus__proto__agent__trace__v1__export_trace_service_request__init(&req);
-        req.n_spans = SPANS;
-        req.spans = malloc(SPANS * sizeof(*req.spans));
-        int64_t t0 = 1700000000000000000;
-        for (size_t k = 0; k < SPANS; k++) {
-            Opencensus__Proto__Trace__V1__Span *sp = malloc(sizeof(*sp));
-            opencensus__proto__trace__v1__span__init(sp);
-            rand_bytes(&sp->trace_id, 16);
-            rand_bytes(&sp->span_id, 8);
-            rand_bytes(&sp->parent_span_id, 8);
-            char name[32];
-            snprintf(name, sizeof(name), "bench-span-%zu", k);
-            sp->name = tstring(strdup(name));
-            sp->kind = OPENCENSUS__PROTO__TRACE__V1__SPAN__SPAN_KIND__SERVER;
-            sp->start_time = timestamp(t0 + (int64_t)k * 1000);
-            sp->end_time = timestamp(t0 + (int64_t)k * 1000 + 1500000);
-            sp->attributes = malloc(sizeof(*sp->attributes));
-            opencensus__proto__trace__v1__span__attributes__init(sp->attributes);
-            sp->attributes->n_attribute_map = ATTRS;
-            sp->attributes->attribute_map = malloc(ATTRS * sizeof(*sp->attributes->attribute_map));
-            for (size_t j = 0; j < ATTRS; j++) {
-                Opencensus__Proto__Trace__V1__Span__Attributes__AttributeMapEntry *e = malloc(sizeof(*e));
-                opencensus__proto__trace__v1__span__attributes__attribute_map_entry__init(e);
-                e->key = rand_string(ATTR_LEN);
-                e->value = malloc(sizeof(*e->value));
-                opencensus__proto__trace__v1__attribute_value__init(e->value);
-                e->value->value_case = OPENCENSUS__PROTO__TRACE__V1__ATTRIBUTE_VALUE__VALUE_STRING_VALUE;
-                e->value->string_value = tstring(rand_string(ATTR_LEN));
-                sp->attributes->attribute_map[j] = e;
-            }
-            req.spans[k] = sp;
-        }
-        built = true;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    static uint8_t buf[1 << 20];
+    size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+    if (!f || n == 0) {
+        perror(path);
+        exit(2);
     }
-    static Opencensus__Proto__Agent__Common__V1__Node node;
-    static Opencensus__Proto__Agent__Common__V1__ProcessIdentifier id;
-    static Opencensus__Proto__Agent__Common__V1__ServiceInfo svc;
-    opencensus__proto__agent__common__v1__node__init(&node);
-    opencensus__proto__agent__common__v1__process_identifier__init(&id);
-    opencensus__proto__agent__common__v1__service_info__init(&svc);
-    id.host_name = "bench-host";
-    id.pid = 4242;
-    svc.name = "bench-service";
-    node.identifier = &id;
-    node.service_info = &svc;
-    req.node = with_node ? &node : NULL;
-    size_t n = opencensus__proto__agent__trace__v1__export_trace_service_request__get_packed_size(&req);
-    uint8_t *out = malloc(n + 5);
-    out[0] = 0;
-    out[1] = (uint8_t)(n >> 24);
-    out[2] = (uint8_t)(n >> 16);
-    out[3] = (uint8_t)(n >> 8);
-    out[4] = (uint8_t)n;
-    opencensus__proto__agent__trace__v1__export_trace_service_request__pack(&req, out + 5);
-    *len = n + 5;
+    fclose(f);
+    uint8_t *out = malloc(n);
+    memcpy(out, buf, n);
+    *len = n;
     return out;
 }
 
@@ -303,16 +207,18 @@ static void check_cb(uv_check_t *h)
 
 int main(int argc, char **argv)
 {
-    if (argc < 6) {
-        fprintf(stderr, "usage: %s HOST PORT CONNS STREAMS SECONDS [MESSAGES]\n", argv[0]);
+    if (argc < 7) {
+        fprintf(stderr, "usage: %s DIR HOST PORT CONNS STREAMS SECONDS [MESSAGES]\n", argv[0]);
         return 2;
     }
+    first_msg = read_file(argv[1], "oc-first.grpc", &first_len);
+    next_msg = read_file(argv[1], "oc-next.grpc", &next_len);
+    argv++;
+    argc--;
     n_conns = atoi(argv[3]);
     streams_per_conn = atoi(argv[4]);
     double seconds = atof(argv[5]);
     max_messages = argc > 6 ? strtoull(argv[6], NULL, 10) : 0;
-    first_msg = framed_request(true, &first_len);
-    next_msg = framed_request(false, &next_len);
     loop = uv_default_loop();
     struct sockaddr_in addr;
     if (uv_ip4_addr(argv[1], atoi(argv[2]), &addr) != 0)

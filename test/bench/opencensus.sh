@@ -1,15 +1,16 @@
 # The OpenCensus stream scenario of `make bench`, sourced by test/bench/run.sh (it uses run.sh's
 # helpers and variables: metric, status_kb, cpu_ticks, now, start_agent, stop_agent, work, rows,
-# LOAD_PIN, tck, bound). build/bench/oc_load keeps OC_CONNS x OC_STREAMS TraceService/Export
-# streams open, each sending 100-span messages back to back; spans/s is the agent's
-# otelcol_receiver_accepted_spans{receiver="opencensus"} over wall time.
+# LOAD_PIN, tck, bound; build/bench/gen wrote the messages into $work). build/bench/oc_load keeps
+# OC_CONNS x OC_STREAMS TraceService/Export streams open, each sending 100-span messages back to
+# back; spans/s is the agent's otelcol_receiver_accepted_spans{receiver="opencensus"} over wall
+# time.
 OC_CONNS=${OC_CONNS:-2}
 OC_STREAMS=${OC_STREAMS:-4}
 
 # oc_load SECONDS [MESSAGES]
 oc_load() {
-    if [ -n "$LOAD_PIN" ]; then set -- taskset -c "$LOAD_PIN" build/bench/oc_load 127.0.0.1 "$OC_PORT" "$OC_CONNS" "$OC_STREAMS" "$@"
-    else set -- build/bench/oc_load 127.0.0.1 "$OC_PORT" "$OC_CONNS" "$OC_STREAMS" "$@"; fi
+    if [ -n "$LOAD_PIN" ]; then set -- taskset -c "$LOAD_PIN" build/bench/oc_load "$work" 127.0.0.1 "$OC_PORT" "$OC_CONNS" "$OC_STREAMS" "$@"
+    else set -- build/bench/oc_load "$work" 127.0.0.1 "$OC_PORT" "$OC_CONNS" "$OC_STREAMS" "$@"; fi
     "$@"
 }
 
