@@ -554,6 +554,33 @@ const char *oca_grpc_call_header(const struct oca_grpc_call *call, const char *n
     return call->s ? oca_http_stream_header(call->s, name) : NULL;
 }
 
+void *oca_grpc_call_take_message(struct oca_grpc_call *call, const uint8_t *msg)
+{
+    struct oca_grpc_deframer *d = &call->df;
+    if (d->out && msg == d->out) {
+        void *taken = d->out;
+        d->out = NULL;
+        d->out_cap = 0;
+        return taken;
+    }
+    /* An identity message that starts the buffer: the buffer goes, with a new one for whatever
+     * follows it (nothing, for a unary call). */
+    if (!d->buf || msg != d->buf + 5)
+        return NULL;
+    void *taken = d->buf;
+    size_t rest = d->len - d->off;
+    d->buf = NULL;
+    d->cap = 0;
+    if (rest) {
+        d->buf = oca_xmalloc(rest);
+        memcpy(d->buf, (uint8_t *)taken + d->off, rest);
+        d->cap = rest;
+    }
+    d->len = rest;
+    d->off = 0;
+    return taken;
+}
+
 void oca_grpc_call_pause(struct oca_grpc_call *call)
 {
     if (call->paused || !call->s)

@@ -78,7 +78,9 @@ static void on_message(struct oca_grpc_call *call, const uint8_t *msg, size_t le
     struct oca_otlp_job *job = oca_otlp_job_new(rx->self, call_signal(call), OCA_ENCODING_PROTO, on_exported, call);
     oca_grpc_call_set_data(call, job);
     oca_grpc_call_pause(call);
-    oca_otlp_job_submit(job, msg ? msg : (const uint8_t *)"", len, NULL, 0, &from);
+    /* A message big enough for the pool is taken from the call rather than copied there. */
+    void *block = msg && len >= rx->offload_min ? oca_grpc_call_take_message(call, msg) : NULL;
+    oca_otlp_job_submit(job, msg ? msg : (const uint8_t *)"", len, block, 0, &from);
 }
 
 /* A unary call whose client ended without a message: INTERNAL, as grpc-java answers it. */

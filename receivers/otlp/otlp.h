@@ -226,7 +226,7 @@ struct oca_otlp_job {
     enum oca_encoding enc;
     const uint8_t *data;            /* the request bytes until decoded */
     size_t len;
-    uint8_t *owned;                 /* data when the job frees it (malloc'd by the caller) */
+    uint8_t *owned;                 /* the malloc'd block holding data, when the job frees it */
     uint8_t *copy;                  /* data when copied for the pool (oca_arena_block_new) */
     size_t held;                    /* budget bytes held for data (the caller's, or handed over) */
     size_t own;                     /* budget bytes charged for data that is not held (gRPC) */
@@ -246,9 +246,10 @@ struct oca_otlp_job *oca_otlp_job_new(struct oca_component *self, enum oca_signa
                                       oca_otlp_job_cb done, void *user);
 /* Decodes data and hands it on; done may run before this returns (a small request, or an error
  * found before decoding). owned: NULL when data is the caller's, valid during this call only (it
- * is copied when decoding goes to the pool), else data itself, malloc'd, which the job frees.
- * held: budget bytes the caller held for data, handed over (the job gives them back). from may be
- * NULL and is used before this returns. */
+ * is copied when decoding goes to the pool), else a malloc'd block holding data (data itself, or
+ * a gRPC message inside the deframer's buffer), which the job frees. held: budget bytes the
+ * caller held for data, handed over (the job gives them back). from may be NULL and is used
+ * before this returns. */
 void oca_otlp_job_submit(struct oca_otlp_job *job, const uint8_t *data, size_t len, uint8_t *owned, size_t held,
                          const struct oca_otlp_from *from);
 
