@@ -61,6 +61,7 @@ struct otlp_http {
     struct oca_otlpexp_base base;       /* first: self->state points at it too */
     const struct otlp_http_config *cfg;
     char *urls[OCA_SIGNAL_COUNT];       /* NULL: no URL for that signal */
+    enum oca_http_version versions[OCA_SIGNAL_COUNT];
     struct oca_http_header fixed[3];    /* Content-Type, User-Agent, Content-Encoding */
 };
 
@@ -201,7 +202,7 @@ static void otlp_http_send(void *exporter, enum oca_signal sig, struct oca_batch
     struct oca_http_request req = {
         .method = "POST",
         .url = x->urls[sig],
-        .version = OCA_HTTP_VERSION_1_1,
+        .version = x->versions[sig],
         .headers = x->base.headers,
         .n_headers = x->base.n_headers,
         .body = (const uint8_t *)p->body.data,
@@ -231,8 +232,13 @@ static int otlp_http_create(struct oca_component *self, struct oca_diag *diag)
     const struct otlp_http_config *cfg = self->config;
     struct otlp_http *x = oca_xcalloc(1, sizeof(*x));
     x->cfg = cfg;
-    for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
+    for (int s = 0; s < OCA_SIGNAL_COUNT; s++) {
         x->urls[s] = oca_otlpexp_signal_url(cfg->endpoint, signal_override(cfg, (enum oca_signal)s), (enum oca_signal)s);
+        /* As Go's client in the Collector: HTTP/2 when TLS's ALPN agrees (libcurl falls back to
+         * HTTP/1.1 when the server does not pick h2), HTTP/1.1 in plain text. */
+        bool https = x->urls[s] && strncasecmp(x->urls[s], "https://", 8) == 0;
+        x->versions[s] = https ? OCA_HTTP_VERSION_2 : OCA_HTTP_VERSION_1_1;
+    }
     size_t n = 0;
     x->fixed[n++] = header("Content-Type", cfg->encoding == OCA_ENCODING_JSON ? "application/json" : "application/x-protobuf");
     x->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
