@@ -40,7 +40,7 @@ service:
 }
 
 // Agent A: OTLP/gRPC in, the exporter under test out, its own metrics on metricsPort.
-function forwarderConfig({ grpcPort, metricsPort, id, exporter }) {
+function forwarderConfig({ grpcPort, metricsPort, id, exporter, shutdownTimeout = '10s' }) {
   return `
 receivers:
   otlp:
@@ -51,6 +51,7 @@ exporters:
   ${id}:
 ${exporter.trim().split('\n').map((l) => `    ${l}`).join('\n')}
 service:
+  shutdown_timeout: ${shutdownTimeout}
   telemetry:
     metrics:
       address: 127.0.0.1:${metricsPort}
@@ -150,20 +151,21 @@ describe('over TLS, the server verified with tls.ca_file', () => {
   test('otlphttp to an https:// URL', () =>
     chain(b, 'chain-http-tls', 'otlphttp', `endpoint: https://localhost:${b.httpPort}\ntls: {ca_file: ${certs.ca_crt}}`,
       { signals: ['traces', 'logs'] }));
-  test('otlp without the CA refuses the server certificate and keeps the data queued', async () => {
+  test('otlp without the CA refuses the server certificate, retries, and counts what is left at exit', async () => {
     const [grpcPort, metricsPort] = await freePorts(2);
     const a = new Agent(forwarderConfig({
-      grpcPort, metricsPort, id: 'otlp',
+      grpcPort, metricsPort, id: 'otlp', shutdownTimeout: '1s',
       exporter: `endpoint: localhost:${b.grpcPort}\nretry_on_failure: {initial_interval: 100ms, max_interval: 200ms}`,
     }));
     try {
       await a.started();
       await waitListening([grpcPort], a);
-      await sendTraces('grpc', 'chain-tls-untrusted', { port: grpcPort, compression: 'none' }, false);
-      await a.waitLog(/otlp.*sending \d+ spans failed/i, DEADLINE);
+      const { spans } = await sendTraces('grpc', 'chain-tls-untrusted', { port: grpcPort, compression: 'none' }, false);
+      await a.waitLog(/otlp\s.*sending 1 spans failed \(backend unavailable: https:\/\/localhost:\d+: SSL certificate problem/, DEADLINE);
       const c = await exporterCounters(metricsPort, 'otlp');
-      assert.equal(c.sent, 0);
-      assert.ok(c.queue >= 1, `the batch waits in the queue (${JSON.stringify(c)})`);
+      assert.deepEqual([c.sent, c.failed], [0, 0], 'retried, not given up on');
+      await a.stop();
+      assert.match(a.stderr, new RegExp(`dropping ${spans.length} spans \\(${spans.length} batches\\) still queued`));
     } finally {
       await a.stop();
     }
