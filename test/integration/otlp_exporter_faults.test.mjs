@@ -7,6 +7,7 @@
 // and backend, so the 20 s outage bounds the file's wall time.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { Agent, waitFor } from './lib/agent.mjs';
@@ -50,7 +51,20 @@ async function post(a, req) {
   const r = await httpRequest({ port: a.httpPort, path: '/v1/traces', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req) });
   return { status: r.status, headers: r.headers, ids };
 }
-const postSpans = (a, n, tag) => post(a, traceRequest(n, tag));
+
+// traceRequest's ids come from a small generator that repeats; ids here must be unique.
+function uniqueSpans(n, tag) {
+  const req = traceRequest(n, tag);
+  for (const rs of req.resourceSpans)
+    for (const ss of rs.scopeSpans)
+      for (const span of ss.spans) {
+        span.traceId = crypto.randomBytes(16).toString('hex');
+        span.spanId = crypto.randomBytes(8).toString('hex');
+        delete span.parentSpanId;
+      }
+  return req;
+}
+const postSpans = (a, n, tag) => post(a, uniqueSpans(n, tag));
 
 async function stop(a) {
   const r = await a.agent.stop();
@@ -63,6 +77,9 @@ async function allArrivedOnce(backend, ids, what) {
   assert.deepEqual(backend.duplicates(), [], 'no span arrived twice');
   assert.equal(backend.counts.size, ids.length, 'nothing else arrived');
 }
+
+// The backend records a request before the agent has read the answer: wait for the counters.
+const countersOnce = (a, cond) => waitFor('the exporter counters', async () => { const c = await a.counters(); return cond(c) && c; }, DEADLINE);
 
 const gapMs = (reqs, i) => reqs[i].t - reqs[i - 1].t;
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -100,7 +117,7 @@ retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 
       assert.deepEqual([c.sent, c.failed, c.enqueueFailed, c.queue], [0, 0, 0, 4], JSON.stringify(c));
       await backend.listen(port);
       await allArrivedOnce(backend, ids, 'after the outage');
-      c = await waitFor('an empty queue', async () => { const x = await a.counters(); return x.queue === 0 && x; }, DEADLINE);
+      c = await countersOnce(a, (x) => x.sent >= 50 && x.queue === 0);
       assert.deepEqual(c, { sent: 50, sentPoints: 0, sentLogs: 0, failed: 0, failedOther: 0, enqueueFailed: 0, queue: 0 });
       assert.equal(backend.requests.length, 5, 'one successful call per batch, no extra ones');
     } finally {
@@ -118,7 +135,7 @@ retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 
     try {
       const r = await postSpans(a, 4, 'http-400');
       assert.equal(r.status, 200, 'the agent took the data: the failure is the exporter\'s');
-      const c = await waitFor('send_failed', async () => { const x = await a.counters(); return x.failed > 0 && x; }, DEADLINE);
+      const c = await countersOnce(a, (x) => x.failed > 0);
       assert.deepEqual([c.sent, c.failed, c.queue], [0, 4, 0]);
       await a.agent.waitLog(/HTTP 400: span 0 has a bad trace id ✗/, DEADLINE);
       await delay(1000);       // ten retry intervals: a retry would have come by now
@@ -135,7 +152,7 @@ retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 
     const a = await startAgent('otlp', `endpoint: 127.0.0.1:${backend.port}\ntls: {insecure: true}\n${QUICK_RETRY}`);
     try {
       await postSpans(a, 3, 'grpc-invalid');
-      const c = await waitFor('send_failed', async () => { const x = await a.counters(); return x.failed > 0 && x; }, DEADLINE);
+      const c = await countersOnce(a, (x) => x.failed > 0);
       assert.deepEqual([c.sent, c.failed, c.queue], [0, 3, 0]);
       await a.agent.waitLog(/code = InvalidArgument desc = span kind 9 is not a kind/, DEADLINE);
       await delay(1000);
@@ -158,7 +175,7 @@ retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 
       assert.equal(backend.requests.length, 2);
       const gap = gapMs(backend.requests, 1);
       assert.ok(gap >= 1990 && gap < 3500, `the retry came ${gap} ms after the 503 (Retry-After: 2; backoff alone: 100 ms)`);
-      const c = await a.counters();
+      const c = await countersOnce(a, (x) => x.sent >= 5);
       assert.deepEqual([c.sent, c.failed, c.queue], [5, 0, 0]);
       assert.match(a.agent.stderr, /HTTP 503: busy, come back later/);
     } finally {
@@ -182,7 +199,7 @@ retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 
       const g1 = gapMs(backend.requests, 1), g2 = gapMs(backend.requests, 2);
       assert.ok(g1 >= 1990 && g1 < 3500, `UNAVAILABLE with RetryInfo 2s: retried after ${g1} ms`);
       assert.ok(g2 >= 990 && g2 < 2500, `RESOURCE_EXHAUSTED with RetryInfo 1s: retried after ${g2} ms`);
-      const c = await a.counters();
+      const c = await countersOnce(a, (x) => x.sent >= 6);
       assert.deepEqual([c.sent, c.failed, c.queue], [6, 0, 0]);
     } finally {
       backend.close();
@@ -203,7 +220,7 @@ retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 
         assert.ok(gap >= 550 && gap < 3000, `attempt ${i + 1} came ${gap} ms after attempt ${i} (timeout 500ms + backoff)`);
       }
       assert.match(a.agent.stderr, /timed out/);
-      const c = await a.counters();
+      const c = await countersOnce(a, (x) => x.sent >= 7);
       assert.deepEqual([c.sent, c.failed, c.queue], [7, 0, 0]);
     } finally {
       await backend.close();
@@ -229,7 +246,7 @@ ${QUICK_RETRY}`);
       await waitFor('the first request at the backend', () => backend.requests.length === 1, DEADLINE);
       const queued = [await postSpans(a, 5, 'full-1'), await postSpans(a, 5, 'full-2')];
       assert.deepEqual(queued.map((q) => q.status), [200, 200]);
-      const refusedReq = traceRequest(5, 'full-3');
+      const refusedReq = uniqueSpans(5, 'full-3');
       const refused = await post(a, refusedReq);
       assert.equal(refused.status, 503, 'a full queue is refused with 503');
       assert.ok(refused.headers['retry-after'], 'with a Retry-After');
@@ -256,7 +273,7 @@ ${QUICK_RETRY}`);
       assert.equal(resent.status, 200);
       const sdkId = span.spanContext().spanId;
       await allArrivedOnce(backend, [...first.ids, ...queued.flatMap((q) => q.ids), ...resent.ids, sdkId], 'after the release');
-      c = await a.counters();
+      c = await countersOnce(a, (x) => x.sent >= 21);
       assert.deepEqual([c.sent, c.failed, c.queue], [21, 0, 0]);
     } finally {
       release();
