@@ -1,7 +1,8 @@
 // The OTLP exporters (and the exporter helper under them) against backends that fail: a gRPC
 // backend (grpc-js) that is down for 20 s, one that answers INVALID_ARGUMENT or UNAVAILABLE /
 // RESOURCE_EXHAUSTED with RetryInfo; an OTLP/HTTP backend (node:http) that answers 400 with a
-// google.rpc.Status, 503 with Retry-After, never answers, or stalls until the sending queue is full.
+// google.rpc.Status, 503 with Retry-After, never answers, or stalls until the sending queue is full;
+// and both kinds answering with a partial_success.
 // Each case checks what the backend saw (every span once, how many attempts, how far apart), what
 // the agent logged and what its counters say. The cases run concurrently, each with its own agent
 // and backend, so the 20 s outage bounds the file's wall time.
@@ -204,6 +205,33 @@ retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 
     } finally {
       backend.close();
       await stop(a);
+    }
+  });
+
+  test('partial success over HTTP (JSON) and gRPC: logged with the backend message, counted as sent', async () => {
+    const httpBackend = new HttpTraceBackend(() => ({
+      status: 200, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ partialSuccess: { rejectedSpans: '2', errorMessage: 'two spans are too old' } }),
+    }));
+    await httpBackend.listen();
+    const grpcBackend = new GrpcTraceBackend(() => ({ response: { partial_success: { rejected_spans: 1, error_message: 'one span has no name' } } }));
+    await grpcBackend.listen();
+    const h = await startAgent('otlphttp', `endpoint: http://127.0.0.1:${httpBackend.port}\nencoding: json\n${QUICK_RETRY}`);
+    const g = await startAgent('otlp', `endpoint: 127.0.0.1:${grpcBackend.port}\ntls: {insecure: true}\n${QUICK_RETRY}`);
+    try {
+      await postSpans(h, 4, 'partial-http');
+      await postSpans(g, 3, 'partial-grpc');
+      await h.agent.waitLog(/otlphttp\s.*partial success: the backend rejected 2 spans: two spans are too old/, DEADLINE);
+      await g.agent.waitLog(/otlp\s.*partial success: the backend rejected 1 spans: one span has no name/, DEADLINE);
+      const ch = await countersOnce(h, (x) => x.sent >= 4);
+      const cg = await countersOnce(g, (x) => x.sent >= 3);
+      assert.deepEqual([ch.sent, ch.failed, cg.sent, cg.failed], [4, 0, 3, 0]);
+      assert.deepEqual([httpBackend.requests.length, grpcBackend.requests.length], [1, 1], 'not retried');
+    } finally {
+      await httpBackend.close();
+      grpcBackend.close();
+      await stop(h);
+      await stop(g);
     }
   });
 

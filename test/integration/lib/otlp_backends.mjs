@@ -49,7 +49,8 @@ export function retryInfoStatus(code, message, seconds) {
 }
 
 // An OTLP TraceService on grpc-js. handler(req, n) (n: the call's index from 0) returns nothing to
-// accept the request, or { code, details, statusDetails } to fail it; it may return a promise.
+// accept the request, { response } to accept it with that ExportTraceServiceResponse, or { code,
+// details, statusDetails } to fail it; it may return a promise.
 export class GrpcTraceBackend extends Recorder {
   constructor(handler = () => {}) {
     super();
@@ -66,9 +67,9 @@ export class GrpcTraceBackend extends Recorder {
             for (const s of ss.spans ?? []) ids.push(Buffer.from(s.span_id).toString('hex'));
         const r = this.record(ids);
         const fail = await this.handler(call.request, this.requests.length - 1);
-        if (!fail) {
+        if (!fail || fail.response) {
           this.accept(r);
-          cb(null, {});
+          cb(null, fail?.response ?? {});
           return;
         }
         const metadata = new grpc.Metadata();
