@@ -2,7 +2,8 @@
  * JSON, gzip-compressed by default, to endpoint + /v1/<signal> (or a per-signal URL), through the
  * exporter helper's queue and retries. Keys as the Collector's otlphttpexporter. The status decides
  * what happens next (the OTLP spec's retryable statuses, Retry-After honoured); an error body that
- * is a google.rpc.Status gives the message logged, and a partial_success in a 2xx answer is logged. */
+ * is a google.rpc.Status gives the message logged, and a partial_success in a 2xx answer is logged.
+ * Bodies are encoded and compressed on libuv's thread pool. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,11 +66,14 @@ struct otlp_http {
     struct oca_http_header fixed[3];    /* Content-Type, User-Agent, Content-Encoding */
 };
 
-/* One request in flight: its body must live until the answer. */
+/* One attempt in flight: its body is made on the thread pool and must live until the answer. */
 struct post {
     struct otlp_http *x;
     enum oca_signal sig;
     struct oca_send_attempt *attempt;
+    struct oca_batch *batch;            /* the helper's reference, until the attempt ends */
+    int64_t timeout_ns;
+    uv_work_t work;
     struct oca_buf body;
 };
 
@@ -171,52 +175,78 @@ static void on_response(void *arg, const struct oca_http_response *resp)
     oca_send_attempt_done(attempt, &r);
 }
 
-static void otlp_http_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
-                           struct oca_send_attempt *attempt)
+static void finish_early(struct post *p, int err, const char *message)
 {
-    struct otlp_http *x = exporter;
-    struct oca_send_result r = { .err = OCA_ERR_CONFIG };
-    if (!x->urls[sig]) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "no URL for %s: set endpoint or %s_endpoint", oca_signal_name(sig), oca_signal_name(sig));
-        r.message = msg;
-        oca_send_attempt_done(attempt, &r);
-        return;
-    }
-    struct post *p = oca_xcalloc(1, sizeof(*p));
-    *p = (struct post){ .x = x, .sig = sig, .attempt = attempt };
+    struct oca_send_attempt *attempt = p->attempt;
+    struct oca_send_result r = { .err = err, .message = message };
+    oca_buf_free(&p->body);
+    free(p);
+    oca_send_attempt_done(attempt, &r);
+}
+
+/* On libuv's thread pool: the body, encoded and compressed. The batch is read-only and the helper
+ * holds it until the attempt ends, so reading it here is safe; nothing else of the exporter is
+ * touched. */
+static void encode_work(uv_work_t *w)
+{
+    struct post *p = w->data;
+    const struct otlp_http_config *cfg = p->x->cfg;
     struct oca_buf raw = { 0 };
-    if (x->cfg->encoding == OCA_ENCODING_JSON) {
-        oca_otlp_json_encode(batch->msg, &raw);
+    if (cfg->encoding == OCA_ENCODING_JSON) {
+        oca_otlp_json_encode(p->batch->msg, &raw);
     } else {
         size_t len;
-        raw.data = (char *)oca_batch_pack(batch, &len);
+        raw.data = (char *)oca_batch_pack(p->batch, &len);
         raw.len = raw.cap = len;
     }
-    if (x->cfg->compression == OCA_OTLPEXP_GZIP) {
+    if (cfg->compression == OCA_OTLPEXP_GZIP) {
         oca_otlpexp_gzip((const uint8_t *)raw.data, raw.len, &p->body);
         oca_buf_free(&raw);
     } else {
         p->body = raw;
     }
+}
+
+static void encode_done(uv_work_t *w, int status)
+{
+    struct post *p = w->data;
+    struct otlp_http *x = p->x;
+    if (status != 0) {
+        finish_early(p, OCA_ERR_SHUTTING_DOWN, "cancelled");
+        return;
+    }
     struct oca_http_request req = {
         .method = "POST",
-        .url = x->urls[sig],
-        .version = x->versions[sig],
+        .url = x->urls[p->sig],
+        .version = x->versions[p->sig],
         .headers = x->base.headers,
         .n_headers = x->base.n_headers,
         .body = (const uint8_t *)p->body.data,
         .body_len = p->body.len,
-        .timeout_ns = timeout_ns,
+        .timeout_ns = p->timeout_ns,
     };
     int err = oca_http_client_send(x->base.client, &req, on_response, p);
-    if (err != OCA_OK) {
-        oca_buf_free(&p->body);
-        free(p);
-        r.err = err;
-        r.message = oca_err_message(err);
-        oca_send_attempt_done(attempt, &r);
+    if (err != OCA_OK)
+        finish_early(p, err, oca_err_message(err));
+}
+
+/* Encoding and gzip of a large batch take milliseconds, so they run on the thread pool, and the
+ * request is started back on the loop thread. The attempt's timeout covers the exchange only. */
+static void otlp_http_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
+                           struct oca_send_attempt *attempt)
+{
+    struct otlp_http *x = exporter;
+    struct post *p = oca_xcalloc(1, sizeof(*p));
+    *p = (struct post){ .x = x, .sig = sig, .attempt = attempt, .batch = batch, .timeout_ns = timeout_ns };
+    if (!x->urls[sig]) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "no URL for %s: set endpoint or %s_endpoint", oca_signal_name(sig), oca_signal_name(sig));
+        finish_early(p, OCA_ERR_CONFIG, msg);
+        return;
     }
+    p->work.data = p;
+    if (uv_queue_work(x->base.self->loop, &p->work, encode_work, encode_done) != 0)
+        finish_early(p, OCA_ERR_SHUTTING_DOWN, "the thread pool refused the work");
 }
 
 static const struct oca_exporter_ops otlp_http_ops = { .send = otlp_http_send };
