@@ -208,7 +208,7 @@ retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 
     }
   });
 
-  test('partial success over HTTP (JSON) and gRPC: logged with the backend message, counted as sent', async () => {
+  test('partial success over HTTP (JSON) and gRPC: logged with the backend message, counted as sent; headers sent', async () => {
     const httpBackend = new HttpTraceBackend(() => ({
       status: 200, headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ partialSuccess: { rejectedSpans: '2', errorMessage: 'two spans are too old' } }),
@@ -216,8 +216,9 @@ retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 
     await httpBackend.listen();
     const grpcBackend = new GrpcTraceBackend(() => ({ response: { partial_success: { rejected_spans: 1, error_message: 'one span has no name' } } }));
     await grpcBackend.listen();
-    const h = await startAgent('otlphttp', `endpoint: http://127.0.0.1:${httpBackend.port}\nencoding: json\n${QUICK_RETRY}`);
-    const g = await startAgent('otlp', `endpoint: 127.0.0.1:${grpcBackend.port}\ntls: {insecure: true}\n${QUICK_RETRY}`);
+    const headers = 'headers: {x-tenant: acme, authorization: "Bearer t0k3n"}';
+    const h = await startAgent('otlphttp', `endpoint: http://127.0.0.1:${httpBackend.port}\nencoding: json\n${headers}\n${QUICK_RETRY}`);
+    const g = await startAgent('otlp', `endpoint: 127.0.0.1:${grpcBackend.port}\ntls: {insecure: true}\n${headers}\n${QUICK_RETRY}`);
     try {
       await postSpans(h, 4, 'partial-http');
       await postSpans(g, 3, 'partial-grpc');
@@ -227,6 +228,12 @@ retry_on_failure: {initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 
       const cg = await countersOnce(g, (x) => x.sent >= 3);
       assert.deepEqual([ch.sent, ch.failed, cg.sent, cg.failed], [4, 0, 3, 0]);
       assert.deepEqual([httpBackend.requests.length, grpcBackend.requests.length], [1, 1], 'not retried');
+      const hh = httpBackend.requests[0].headers;
+      assert.deepEqual([hh['x-tenant'], hh.authorization, hh['content-type'], hh['content-encoding']],
+        ['acme', 'Bearer t0k3n', 'application/json', 'gzip']);
+      assert.match(hh['user-agent'], /^ocagent\//);
+      const md = grpcBackend.requests[0].metadata;
+      assert.deepEqual([md['x-tenant'], md.authorization], ['acme', 'Bearer t0k3n']);
     } finally {
       await httpBackend.close();
       grpcBackend.close();

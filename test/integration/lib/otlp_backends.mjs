@@ -23,7 +23,7 @@ function TraceService() {
 // What every peer keeps: the requests in arrival order and how often each span id arrived.
 class Recorder {
   constructor() {
-    this.requests = [];         // { t: ms since epoch, spanIds: [hex] }
+    this.requests = [];         // { t: ms since epoch, spanIds: [hex], headers or metadata }
     this.counts = new Map();    // span id -> times received in a request that was answered OK
   }
   record(spanIds) {
@@ -66,6 +66,7 @@ export class GrpcTraceBackend extends Recorder {
           for (const ss of rs.scope_spans ?? [])
             for (const s of ss.spans ?? []) ids.push(Buffer.from(s.span_id).toString('hex'));
         const r = this.record(ids);
+        r.metadata = call.metadata.getMap();
         const fail = await this.handler(call.request, this.requests.length - 1);
         if (!fail || fail.response) {
           this.accept(r);
@@ -108,6 +109,7 @@ export class HttpTraceBackend extends Recorder {
           for (const ss of rs.scopeSpans ?? [])
             for (const s of ss.spans ?? []) ids.push(s.spanId);
         const r = this.record(ids);
+        r.headers = req.headers;
         const answer = await this.handler(req, this.requests.length - 1);
         if (answer === 'stall') return;
         if (!answer) {
