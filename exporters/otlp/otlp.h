@@ -33,6 +33,10 @@ int oca_otlpexp_grpc_url(const char *endpoint, bool insecure, char **url, char *
  * Returns true or false with the reason in why. */
 bool oca_otlpexp_http_url_ok(const char *url, char *why, size_t why_size);
 
+/* Checks the configured headers: names are HTTP tokens, values hold no control characters (a CR
+ * or LF would smuggle in headers of its own). Returns true, or false with the reason in why. */
+bool oca_otlpexp_headers_ok(const struct oca_strmap *headers, char *why, size_t why_size);
+
 /* The URL the otlphttp exporter posts sig to: the per-signal override when set (used as given),
  * else endpoint + "/v1/traces" (or metrics, logs), without doubling a trailing '/'. A new malloc'd
  * string, or NULL when neither is set. */

@@ -98,6 +98,31 @@ bool oca_otlpexp_http_url_ok(const char *url, char *why, size_t why_size)
     return true;
 }
 
+static bool is_token_char(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+bool oca_otlpexp_headers_ok(const struct oca_strmap *headers, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < headers->n; i++) {
+        const char *k = headers->keys[i], *v = headers->values[i];
+        bool ok = *k != '\0';
+        for (const char *p = k; ok && *p; p++)
+            ok = is_token_char((unsigned char)*p);
+        if (!ok) {
+            snprintf(why, why_size, "\"%s\" is not a valid header name", k);
+            return false;
+        }
+        for (const char *p = v; *p; p++)
+            if (((unsigned char)*p < ' ' && *p != '\t') || *p == 0x7f) {
+                snprintf(why, why_size, "the value of %s may not contain control characters", k);
+                return false;
+            }
+    }
+    return true;
+}
+
 char *oca_otlpexp_signal_url(const char *endpoint, const char *override, enum oca_signal sig)
 {
     if (override && *override)
