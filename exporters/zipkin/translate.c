@@ -183,13 +183,19 @@ static bool go_float(struct oca_buf *b, double f)
 {
     if (!isfinite(f))
         return false;
+    /* The fewest significant digits that read back as f: reading back only gets truer with more
+     * digits, and 17 always do, so a binary search finds it in at most five tries. */
     char t[48];
-    int p;
-    for (p = 1; p <= 17; p++) {
-        snprintf(t, sizeof(t), "%.*e", p - 1, f);
+    int lo = 1, hi = 17;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(t, sizeof(t), "%.*e", mid - 1, f);
         if (strtod(t, NULL) == f)
-            break;
+            hi = mid;
+        else
+            lo = mid + 1;
     }
+    snprintf(t, sizeof(t), "%.*e", lo - 1, f);
     const char *q = t;
     if (*q == '-') {
         oca_buf_putc(b, '-');

@@ -2,7 +2,9 @@
  * (translate.c does the mapping, as the Collector's zipkinexporter), over HTTP/1.1 through the
  * exporter helper's queue and retries. 2xx is success; other statuses and transport failures are
  * classified by the OTLP retry rules, and a Retry-After on a retryable answer is honoured. A batch
- * that cannot be translated fails at once as a permanent error, as in the Collector. */
+ * that cannot be translated fails at once as a permanent error, as in the Collector. Translation
+ * and compression run on libuv's thread pool (a batch is read-only once handed on), so a large
+ * batch does not hold up the loop. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,15 +76,22 @@ struct zipkin_exporter {
     struct oca_http_client *client;     /* from start until shutdown has closed it */
     struct oca_http_header *headers;    /* Content-Type, User-Agent, [Content-Encoding], configured */
     size_t n_headers;
+    uv_loop_t *loop;
     struct oca_waiters waiters;
     bool started, stopping, stopped;
 };
 
-/* One request in flight; the body lives until the answer. */
+/* One attempt: encoded on the thread pool, then one request in flight; the body lives until the
+ * answer. batch is the helper's reference, valid until the attempt is reported done. */
 struct post {
+    uv_work_t work;
     struct zipkin_exporter *zx;
     struct oca_send_attempt *attempt;
+    const struct oca_batch *batch;
+    int64_t timeout_ns;
     struct oca_buf body;
+    int err;                    /* of the encoding */
+    char detail[512];
 };
 
 static int zipkin_validate(const void *cfgp, struct oca_diag *diag)
@@ -156,6 +165,15 @@ static void body_text(const struct oca_http_response *resp, char *out, size_t si
     out[n] = '\0';
 }
 
+/* Reports the attempt and frees what it held. */
+static void finish(struct post *p, const struct oca_send_result *r)
+{
+    struct oca_send_attempt *attempt = p->attempt;
+    oca_buf_free(&p->body);
+    free(p);
+    oca_send_attempt_done(attempt, r);
+}
+
 static void on_response(void *arg, const struct oca_http_response *resp)
 {
     struct post *p = arg;
@@ -175,58 +193,80 @@ static void on_response(void *arg, const struct oca_http_response *resp)
         snprintf(msg, sizeof(msg), "%s responded with HTTP %d%s%s", url, resp->status, text[0] ? ": " : "", text);
         r.message = msg;
     }
-    struct oca_send_attempt *attempt = p->attempt;
-    oca_buf_free(&p->body);
-    free(p);
-    oca_send_attempt_done(attempt, &r);
+    finish(p, &r);
+}
+
+/* On the thread pool: touches only the batch (read-only) and the post. */
+static void encode_work(uv_work_t *w)
+{
+    struct post *p = w->data;
+    const struct zipkin_config *cfg = p->zx->cfg;
+    struct oca_buf raw = { 0 };
+    p->err = oca_zipkin_encode(p->batch->traces, (enum oca_zipkin_format)cfg->format, cfg->default_service_name,
+                               &raw, p->detail, sizeof(p->detail));
+    if (p->err == OCA_OK && cfg->compression == COMPRESSION_GZIP) {
+        gzip_body(&raw, &p->body);
+        oca_buf_free(&raw);
+    } else if (p->err == OCA_OK) {
+        p->body = raw;
+    } else {
+        oca_buf_free(&raw);
+    }
+}
+
+static void encode_done(uv_work_t *w, int status)
+{
+    struct post *p = w->data;
+    struct zipkin_exporter *zx = p->zx;
+    struct oca_send_result r = { .err = OCA_OK };
+    char msg[600];
+    if (status != 0) {
+        r.err = OCA_ERR_SHUTTING_DOWN;
+        finish(p, &r);
+        return;
+    }
+    if (p->err != OCA_OK) {
+        r.err = p->err;
+        snprintf(msg, sizeof(msg), "the batch cannot be expressed in Zipkin: %s", p->detail);
+        r.message = msg;
+        finish(p, &r);
+        return;
+    }
+    struct oca_http_request req = {
+        .method = "POST",
+        .url = zx->cfg->endpoint,
+        .version = OCA_HTTP_VERSION_1_1,
+        .headers = zx->headers,
+        .n_headers = zx->n_headers,
+        .body = (const uint8_t *)p->body.data,
+        .body_len = p->body.len,
+        .timeout_ns = p->timeout_ns,
+    };
+    r.err = zx->client ? oca_http_client_send(zx->client, &req, on_response, p) : OCA_ERR_SHUTTING_DOWN;
+    if (r.err != OCA_OK)
+        finish(p, &r);
 }
 
 static void zipkin_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
                         struct oca_send_attempt *attempt)
 {
     struct zipkin_exporter *zx = exporter;
-    const struct zipkin_config *cfg = zx->cfg;
-    struct oca_send_result r = { .err = OCA_OK };
     (void)sig;
     if (batch->items == 0) {
+        struct oca_send_result r = { .err = OCA_OK };
         oca_send_attempt_done(attempt, &r);    /* nothing to tell the backend */
         return;
     }
-    struct oca_buf raw = { 0 };
-    char detail[512];
-    r.err = oca_zipkin_encode(batch->traces, (enum oca_zipkin_format)cfg->format, cfg->default_service_name,
-                              &raw, detail, sizeof(detail));
-    if (r.err != OCA_OK) {
-        char msg[600];
-        snprintf(msg, sizeof(msg), "the batch cannot be expressed in Zipkin: %s", detail);
-        r.message = msg;
-        oca_buf_free(&raw);
-        oca_send_attempt_done(attempt, &r);
-        return;
-    }
     struct post *p = oca_xcalloc(1, sizeof(*p));
-    *p = (struct post){ .zx = zx, .attempt = attempt };
-    if (cfg->compression == COMPRESSION_GZIP) {
-        gzip_body(&raw, &p->body);
-        oca_buf_free(&raw);
-    } else {
-        p->body = raw;
-    }
-    struct oca_http_request req = {
-        .method = "POST",
-        .url = cfg->endpoint,
-        .version = OCA_HTTP_VERSION_1_1,
-        .headers = zx->headers,
-        .n_headers = zx->n_headers,
-        .body = (const uint8_t *)p->body.data,
-        .body_len = p->body.len,
-        .timeout_ns = timeout_ns,
-    };
-    r.err = zx->client ? oca_http_client_send(zx->client, &req, on_response, p) : OCA_ERR_SHUTTING_DOWN;
-    if (r.err != OCA_OK) {
-        oca_buf_free(&p->body);
-        free(p);
-        oca_send_attempt_done(attempt, &r);
+    p->zx = zx;
+    p->attempt = attempt;
+    p->batch = batch;
+    p->timeout_ns = timeout_ns;
+    p->work.data = p;
+    int rc = uv_queue_work(zx->loop, &p->work, encode_work, encode_done);
+    if (rc != 0) {
+        struct oca_send_result r = { .err = OCA_ERR_SHUTTING_DOWN };
+        finish(p, &r);
     }
 }
 
@@ -255,6 +295,7 @@ static int zipkin_create(struct oca_component *self, struct oca_diag *diag)
 static int zipkin_start(struct oca_component *self, uv_loop_t *loop)
 {
     struct zipkin_exporter *zx = self->state;
+    zx->loop = loop;
     zx->client = oca_http_client_new(loop, &zx->cfg->tls, self->id);
     if (!zx->client)
         return OCA_ERR_CONFIG;
