@@ -5,10 +5,12 @@
 // rules of Zipkin's v2 API (written out below, not read from anywhere), and the test derives from
 // the SDK's own span objects what each span must look like in Zipkin, by the Collector's mapping,
 // and compares field by field: JSON first, then proto3 (decoded with protobufjs and the project's
-// zipkin.proto) gzip-compressed. Finally a backend answering 400 shows up as send_failed spans.
+// zipkin.proto) gzip-compressed, then over https with mutual TLS. Finally a backend answering 400
+// shows up as send_failed spans.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +19,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, createTraceState, t
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Agent, tempDir, waitFor } from './lib/agent.mjs';
-import { freePorts, httpRequest, parseProm, promSum, waitListening } from './lib/net.mjs';
+import { freePorts, httpRequest, makeCerts, parseProm, promSum, waitListening } from './lib/net.mjs';
 import { Tee, nanos, traceExporter } from './lib/sdk.mjs';
 
 // ASan builds are several times slower; every wait has a deadline, none is a sleep.
@@ -138,18 +140,20 @@ function protoSpans(body, errs) {
 
 class ZipkinBackend {
   constructor() {
-    this.requests = [];     // { method, url, httpVersion, headers }
+    this.requests = [];     // { method, url, httpVersion, headers, clientCN }
     this.spans = [];        // every span received, in the JSON model's shape
     this.errors = [];       // rule violations, with the span they were found in
     this.status = 202;      // what Zipkin answers a good POST with
   }
 
-  async start() {
-    this.server = http.createServer((req, res) => {
+  // tls: options for https.createServer (key, cert, ca, requestCert ...); plain HTTP without.
+  async start(tls) {
+    const handler = (req, res) => {
       const chunks = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
-        this.requests.push({ method: req.method, url: req.url, httpVersion: req.httpVersion, headers: req.headers });
+        const clientCN = req.socket.getPeerCertificate?.()?.subject?.CN;
+        this.requests.push({ method: req.method, url: req.url, httpVersion: req.httpVersion, headers: req.headers, clientCN });
         let status = this.status;
         try {
           let body = Buffer.concat(chunks);
@@ -172,7 +176,8 @@ class ZipkinBackend {
         res.writeHead(status, { 'content-length': 0 });
         res.end();
       });
-    });
+    };
+    this.server = tls ? https.createServer(tls, handler) : http.createServer(handler);
     await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.port = this.server.address().port;
     return this;
@@ -280,7 +285,7 @@ function expectedZipkin(span, json) {
 
 // ---- the agent and the SDK ----
 
-function agentConfig({ httpPort, metricsPort, backendPort, format, extra = '' }) {
+function agentConfig({ httpPort, metricsPort, backendPort, format, extra = '', scheme = 'http' }) {
   return `
 receivers:
   otlp:
@@ -289,7 +294,7 @@ receivers:
         endpoint: 127.0.0.1:${httpPort}
 exporters:
   zipkin:
-    endpoint: http://127.0.0.1:${backendPort}/api/v2/spans
+    endpoint: ${scheme}://127.0.0.1:${backendPort}/api/v2/spans
     format: ${format}
     default_service_name: ${DEFAULT_SERVICE}
 ${extra}
@@ -304,9 +309,9 @@ service:
 `;
 }
 
-async function startAgent(backend, format, extra) {
+async function startAgent(backend, format, extra, scheme) {
   const [httpPort, metricsPort] = await freePorts(2);
-  const agent = new Agent(agentConfig({ httpPort, metricsPort, backendPort: backend.port, format, extra }), { dir: tempDir('ocagent-zipkin-') });
+  const agent = new Agent(agentConfig({ httpPort, metricsPort, backendPort: backend.port, format, extra, scheme }), { dir: tempDir('ocagent-zipkin-') });
   await agent.started();
   await waitListening([httpPort], agent);
   return { agent, httpPort, metricsPort };
@@ -417,6 +422,24 @@ describe('zipkin exporter', () => {
       }
     } finally {
       assert.equal((await agent.stop()).code, 0, agent.stderr);
+    }
+  });
+
+  test('https with mutual TLS: the server is verified with ca_file and sees the client certificate', async () => {
+    const certs = makeCerts(tempDir('ocagent-zipkin-certs-'));
+    const secure = await new ZipkinBackend().start({
+      key: certs.server_key_pem, cert: certs.server_crt_pem, ca: certs.ca_crt_pem, requestCert: true, rejectUnauthorized: true,
+    });
+    const tls = `    tls:\n      ca_file: ${certs.ca_crt}\n      cert_file: ${certs.client_crt}\n      key_file: ${certs.client_key}`;
+    const { agent, httpPort } = await startAgent(secure, 'json', tls, 'https');
+    try {
+      const spans = await sendSpans(httpPort, 'tls', resourceFromAttributes({ 'service.name': 'secure' }));
+      await checkArrived(secure, spans, true);
+      assert.ok(secure.requests.length > 0);
+      for (const r of secure.requests) assert.equal(r.clientCN, 'ocagent test client');
+    } finally {
+      assert.equal((await agent.stop()).code, 0, agent.stderr);
+      await secure.close();
     }
   });
 
