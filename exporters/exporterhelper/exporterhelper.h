@@ -95,16 +95,24 @@ void oca_exporter_helper_shutdown(struct oca_exporter_helper *h, void (*done)(vo
 /* Frees the helper; after shutdown's done (or when never started). */
 void oca_exporter_helper_free(struct oca_exporter_helper *h);
 
-/* The OTLP specification's rules for what a client retries. HTTP: 429, 502, 503 and 504 are
- * retryable (OCA_ERR_THROTTLED for 429, else OCA_ERR_UNAVAILABLE), other statuses from 400 up are
- * permanent (OCA_ERR_REJECTED), 2xx is OCA_OK. gRPC: CANCELLED, DEADLINE_EXCEEDED, ABORTED,
- * OUT_OF_RANGE, UNAVAILABLE and DATA_LOSS are retryable, RESOURCE_EXHAUSTED only when the server
- * sent RetryInfo; the rest are permanent; 0 is OCA_OK. */
+/* The OTLP specification's rules for what a client retries (retry_policy.c). HTTP: 429, 502, 503
+ * and 504 are retryable (OCA_ERR_THROTTLED for 429, else OCA_ERR_UNAVAILABLE), 2xx is OCA_OK and
+ * every other status is permanent (OCA_ERR_REJECTED), a 1xx or 3xx that reached the exporter
+ * included. status is one that was received: a transport failure (refused connection, reset,
+ * timeout) has none, and the exporter reports OCA_ERR_IO or OCA_ERR_TIMEOUT for it itself.
+ * gRPC: CANCELLED, ABORTED, OUT_OF_RANGE, UNAVAILABLE and DATA_LOSS are OCA_ERR_UNAVAILABLE,
+ * DEADLINE_EXCEEDED is OCA_ERR_TIMEOUT, RESOURCE_EXHAUSTED is OCA_ERR_THROTTLED when the server
+ * sent RetryInfo and permanent without; the rest are permanent (OCA_ERR_REJECTED); 0 is OCA_OK. */
 int oca_export_http_status_err(int status);
 int oca_export_grpc_status_err(int code, bool has_retry_info);
 
-/* A Retry-After value: delay-seconds or an HTTP-date, relative to now (unix seconds). Returns the
- * delay in ns (0 for a date in the past), or -1 when value is neither. */
+/* The longest delay a Retry-After can ask for; longer ones are cut to this. */
+#define OCA_RETRY_AFTER_MAX_NS (3600 * OCA_NS_PER_S)
+
+/* A Retry-After value (network input; value NUL-terminated, NULL allowed): delay-seconds or an
+ * HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms), with optional surrounding
+ * spaces, relative to now (unix seconds). Returns the delay in ns, at most OCA_RETRY_AFTER_MAX_NS
+ * and 0 for a date not in the future, or -1 when value is neither form. */
 int64_t oca_retry_after_parse(const char *value, int64_t now_unix_s);
 
 #endif
