@@ -14,6 +14,7 @@
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "config/diag.h"
 #include "exporters/exporterhelper/backoff.h"
 #include "pipeline/batch.h"
 #include "pipeline/counters.h"
@@ -53,6 +54,25 @@ const struct oca_field oca_retry_fields[] = {
                        "the batch is given up if that would pass this limit."),
     OCA_FIELD_END,
 };
+
+int oca_exporter_helper_validate(const struct oca_exporter_helper_config *cfg, struct oca_diag *diag)
+{
+    const struct oca_retry_config *r = &cfg->retry_on_failure;
+    int err = OCA_OK;
+    if (!r->enabled || r->max_elapsed_time_ns == 0)
+        return OCA_OK;
+    if (r->max_elapsed_time_ns < r->initial_interval_ns) {
+        oca_diag_field_error(diag, "retry_on_failure.max_elapsed_time",
+                             "max_elapsed_time must not be less than initial_interval (or 0 to retry forever)");
+        err = OCA_ERR_CONFIG;
+    }
+    if (r->max_elapsed_time_ns < r->max_interval_ns) {
+        oca_diag_field_error(diag, "retry_on_failure.max_elapsed_time",
+                             "max_elapsed_time must not be less than max_interval (or 0 to retry forever)");
+        err = OCA_ERR_CONFIG;
+    }
+    return err;
+}
 
 /* A batch waiting for a sender. */
 struct queued {

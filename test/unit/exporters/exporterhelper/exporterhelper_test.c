@@ -2,15 +2,18 @@
  * attempts end as a script says, at once (inside send) or when the test releases them: what is
  * counted as sent, failed or refused; the observed retry delays against the backoff rules and a
  * backend's asked delay; the queue bound, the concurrency bound and the disabled queue; shutdown
- * draining everything (a batch mid-retry included) before done; batch references balanced. */
+ * draining everything (a batch mid-retry included) before done; batch references balanced; the
+ * field tables' defaults and bounds as an exporter embeds them. */
 #include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
+#include "base/arena.h"
 #include "base/errors.h"
 #include "base/log.h"
+#include "config/diag.h"
 #include "exporters/exporterhelper/exporterhelper.h"
 #include "pipeline/batch.h"
 #include "pipeline/counters.h"
@@ -627,6 +630,81 @@ static void test_shutdown_without_start(void **state)
     teardown(&t);
 }
 
+/* An exporter config that embeds the helper's, as every pushing exporter's will. */
+struct pusher_config {
+    struct oca_exporter_helper_config helper;
+};
+
+static const struct oca_field pusher_fields[] = {
+    OCA_EXPORTER_HELPER_FIELDS(struct pusher_config, helper),
+    OCA_FIELD_END,
+};
+
+static int pusher_validate(const void *cfg, struct oca_diag *diag)
+{
+    return oca_exporter_helper_validate(&((const struct pusher_config *)cfg)->helper, diag);
+}
+
+static const struct oca_component_type pusher = {
+    .name = "pusher", .kind = OCA_EXPORTER, .signals = OCA_TRACES, .config_size = sizeof(struct pusher_config),
+    .fields = pusher_fields, .validate = pusher_validate,
+};
+
+static void test_config_defaults(void **state)
+{
+    struct oca_test_fixture *fx = *state;
+    const struct pusher_config *c = oca_test_valid_config(fx->arena, &pusher, NULL, "exporters.pusher");
+    assert_int_equal(c->helper.timeout_ns, 5 * OCA_NS_PER_S);
+    assert_true(c->helper.sending_queue.enabled);
+    assert_int_equal(c->helper.sending_queue.num_consumers, 10);
+    assert_int_equal(c->helper.sending_queue.queue_size, 1000);
+    const struct oca_retry_config *r = &c->helper.retry_on_failure;
+    assert_true(r->enabled);
+    assert_int_equal(r->initial_interval_ns, 5 * OCA_NS_PER_S);
+    assert_true(r->randomization_factor == 0.5);
+    assert_true(r->multiplier == 1.5);
+    assert_int_equal(r->max_interval_ns, 30 * OCA_NS_PER_S);
+    assert_int_equal(r->max_elapsed_time_ns, 300 * OCA_NS_PER_S);
+    c = oca_test_valid_config(fx->arena, &pusher,
+                              "timeout: 2s\nsending_queue: {enabled: false, num_consumers: 3, queue_size: 7}\n"
+                              "retry_on_failure: {initial_interval: 100ms, max_interval: 1s, max_elapsed_time: 0,\n"
+                              "  multiplier: 2, randomization_factor: 0}\n", "exporters.pusher");
+    assert_int_equal(c->helper.timeout_ns, 2 * OCA_NS_PER_S);
+    assert_false(c->helper.sending_queue.enabled);
+    assert_int_equal(c->helper.sending_queue.queue_size, 7);
+    assert_int_equal(c->helper.retry_on_failure.max_elapsed_time_ns, 0);
+    assert_true(c->helper.retry_on_failure.multiplier == 2);
+}
+
+static void test_config_refused(void **state)
+{
+    struct oca_test_fixture *fx = *state;
+    static const char *const bad[] = {
+        "sending_queue: {num_consumers: 0}\n",
+        "sending_queue: {queue_size: 0}\n",
+        "retry_on_failure: {randomization_factor: 1.5}\n",
+        "retry_on_failure: {multiplier: 0.5}\n",
+        "retry_on_failure: {initial_interval: 0}\n",
+        "retry_on_failure: {max_elapsed: 1s}\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        void *cfg;
+        oca_diag_free(&fx->diag);
+        oca_diag_init(&fx->diag);
+        if (oca_test_decode_config(fx->arena, &pusher, bad[i], "exporters.pusher", &fx->diag, &cfg) == 0)
+            fail_msg("accepted: %s", bad[i]);
+        assert_true(strstr(fx->diag.text.data, "out of range") || strstr(fx->diag.text.data, "unknown key"));
+    }
+    /* The Collector's cross-field rule. */
+    void *cfg;
+    oca_diag_free(&fx->diag);
+    oca_diag_init(&fx->diag);
+    assert_int_equal(oca_test_decode_config(fx->arena, &pusher, "retry_on_failure: {max_elapsed_time: 10s}\n",
+                                            "exporters.pusher", &fx->diag, &cfg), 0);
+    assert_int_equal(pusher_validate(cfg, &fx->diag), OCA_ERR_CONFIG);
+    assert_non_null(strstr(fx->diag.text.data, "max_elapsed_time must not be less than max_interval"));
+}
+
 int main(void)
 {
     oca_log_set_level(OCA_LOG_WARN);
@@ -646,6 +724,8 @@ int main(void)
         cmocka_unit_test(test_queue_disabled),
         cmocka_unit_test(test_shutdown_drains),
         cmocka_unit_test(test_shutdown_without_start),
+        OCA_TEST_WITH_FIXTURE(test_config_defaults),
+        OCA_TEST_WITH_FIXTURE(test_config_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
