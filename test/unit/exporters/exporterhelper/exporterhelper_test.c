@@ -160,6 +160,28 @@ static bool finished_items(void *arg)
     return t->counters.queued_batches[OCA_SIGNAL_TRACES] == 0;
 }
 
+/* Starts t with the script, hands it one batch of n spans and runs the loop until the helper is
+ * done with it; checks that the helper let go of the batch and returns what was logged meanwhile
+ * (malloc'd). */
+static char *send_one(struct test *t, const struct step *script, size_t n_script, size_t n)
+{
+    t->fake.script = script;
+    t->fake.n_script = n_script;
+    start(t);
+    struct oca_batch *b = spans(n);
+    struct oca_test_capture cap;
+    oca_test_capture_start(&cap);
+    assert_int_equal(consume(t, b), OCA_OK);
+    bool finished = oca_test_run_until(&t->loop, finished_items, t, 10000);
+    char *log = oca_test_capture_end(&cap);
+    assert_true(finished);
+    for (size_t i = 0; i < t->fake.n_sends; i++)
+        assert_ptr_equal(t->fake.sent_batch[i], b);
+    assert_int_equal(b->refs, 1);
+    oca_batch_unref(b);
+    return log;
+}
+
 static void test_success_counts_sent(void **state)
 {
     (void)state;
@@ -200,27 +222,20 @@ static void test_retry_then_success(void **state)
     };
     struct test t;
     setup(&t);
-    t.fake.script = script;
-    t.fake.n_script = 3;
-    start(&t);
-    struct oca_batch *b = spans(4);
-    assert_int_equal(consume(&t, b), OCA_OK);
-    assert_true(oca_test_run_until(&t.loop, finished_items, &t, 5000));
+    free(send_one(&t, script, 3, 4));
     assert_int_equal(t.fake.n_sends, 4);
-    for (size_t i = 0; i < 4; i++)
-        assert_ptr_equal(t.fake.sent_batch[i], b);
     assert_int_equal(count(&t, OCA_EDGE_SENT), 4);
     assert_int_equal(count(&t, OCA_EDGE_SEND_FAILED), 0);
-    assert_int_equal(b->refs, 1);
-    oca_batch_unref(b);
     teardown(&t);
 }
 
-/* The delays between the attempts of one batch that failed n - 1 times. */
-static void observed_delays(struct test *t, size_t n, uint64_t *delays)
+/* The delays between the attempts of one batch that fails as the script says (n - 1 steps, the
+ * last attempt succeeding). */
+static void observed_delays(struct test *t, const struct step *script, size_t n, uint64_t *delays)
 {
-    assert_true(oca_test_run_until(&t->loop, finished_items, t, 10000));
+    free(send_one(t, script, n - 1, 1));
     assert_int_equal(t->fake.n_sends, n);
+    assert_int_equal(count(t, OCA_EDGE_SENT), 1);
     for (size_t i = 1; i < n; i++)
         delays[i - 1] = t->fake.send_ms[i] - t->fake.send_ms[i - 1];
 }
@@ -238,21 +253,14 @@ static void test_backoff_grows_and_caps(void **state)
     t.cfg.retry_on_failure.initial_interval_ns = 10 * OCA_NS_PER_MS;
     t.cfg.retry_on_failure.multiplier = 2;
     t.cfg.retry_on_failure.max_interval_ns = 40 * OCA_NS_PER_MS;
-    t.fake.script = script;
-    t.fake.n_script = 5;
-    start(&t);
-    struct oca_batch *b = spans(1);
-    assert_int_equal(consume(&t, b), OCA_OK);
     uint64_t d[5];
-    observed_delays(&t, 6, d);
+    observed_delays(&t, script, 6, d);
     /* Without randomization the waits are the intervals themselves: 10, 20, 40, then the cap. */
     static const uint64_t want[] = { 10, 20, 40, 40, 40 };
     for (size_t i = 0; i < 5; i++) {
         assert_true(d[i] >= want[i]);
         assert_true(d[i] <= want[i] + SLACK_MS);
     }
-    assert_int_equal(count(&t, OCA_EDGE_SENT), 1);
-    oca_batch_unref(b);
     teardown(&t);
 }
 
@@ -267,19 +275,13 @@ static void test_backoff_randomized_within_bounds(void **state)
     t.cfg.retry_on_failure.randomization_factor = 0.5;
     t.cfg.retry_on_failure.multiplier = 2;
     t.cfg.retry_on_failure.max_interval_ns = 80 * OCA_NS_PER_MS;
-    t.fake.script = script;
-    t.fake.n_script = 6;
-    start(&t);
-    struct oca_batch *b = spans(1);
-    assert_int_equal(consume(&t, b), OCA_OK);
     uint64_t d[6];
-    observed_delays(&t, 7, d);
+    observed_delays(&t, script, 7, d);
     static const uint64_t interval[] = { 20, 40, 80, 80, 80, 80 };
     for (size_t i = 0; i < 6; i++) {
         assert_true(d[i] >= interval[i] / 2);                   /* interval * (1 - 0.5) */
         assert_true(d[i] <= interval[i] * 3 / 2 + 1 + SLACK_MS); /* interval * (1 + 0.5), +1 ns */
     }
-    oca_batch_unref(b);
     teardown(&t);
 }
 
@@ -294,18 +296,11 @@ static void test_retry_after_honoured(void **state)
     setup(&t);
     t.cfg.retry_on_failure.initial_interval_ns = 20 * OCA_NS_PER_MS;
     t.cfg.retry_on_failure.multiplier = 1;
-    t.fake.script = script;
-    t.fake.n_script = 2;
-    start(&t);
-    struct oca_batch *b = spans(2);
-    assert_int_equal(consume(&t, b), OCA_OK);
     uint64_t d[2];
-    observed_delays(&t, 3, d);
+    observed_delays(&t, script, 3, d);
     assert_true(d[0] >= 60);
     assert_true(d[0] <= 60 + SLACK_MS);
     assert_true(d[1] >= 20);
-    assert_int_equal(count(&t, OCA_EDGE_SENT), 2);
-    oca_batch_unref(b);
     teardown(&t);
 }
 
@@ -319,15 +314,7 @@ static void test_max_elapsed_gives_up(void **state)
     t.cfg.retry_on_failure.initial_interval_ns = 10 * OCA_NS_PER_MS;
     t.cfg.retry_on_failure.multiplier = 1;
     t.cfg.retry_on_failure.max_elapsed_time_ns = 35 * OCA_NS_PER_MS;
-    t.fake.script = script;
-    t.fake.n_script = 8;
-    start(&t);
-    struct oca_batch *b = spans(3);
-    struct oca_test_capture cap;
-    oca_test_capture_start(&cap);
-    assert_int_equal(consume(&t, b), OCA_OK);
-    assert_true(oca_test_run_until(&t.loop, finished_items, &t, 5000));
-    char *log = oca_test_capture_end(&cap);
+    char *log = send_one(&t, script, 8, 3);
     /* Attempts at 0, 10, 20 and 30 ms; the next would start after 35 ms. A late timer can only
      * leave fewer. */
     assert_true(t.fake.n_sends >= 2 && t.fake.n_sends <= 4);
@@ -336,8 +323,6 @@ static void test_max_elapsed_gives_up(void **state)
     assert_non_null(strstr(log, "no retries left"));
     assert_non_null(strstr(log, "no route"));
     free(log);
-    assert_int_equal(b->refs, 1);
-    oca_batch_unref(b);
     teardown(&t);
 }
 
@@ -348,17 +333,9 @@ static void test_retry_after_beyond_max_elapsed_gives_up(void **state)
     struct test t;
     setup(&t);
     t.cfg.retry_on_failure.max_elapsed_time_ns = 1 * OCA_NS_PER_S;
-    t.fake.script = script;
-    t.fake.n_script = 1;
-    start(&t);
-    struct oca_batch *b = spans(2);
-    assert_int_equal(consume(&t, b), OCA_OK);
-    oca_log_set_level(OCA_LOG_NONE);
-    assert_true(oca_test_run_until(&t.loop, finished_items, &t, 2000));
-    oca_log_set_level(OCA_LOG_WARN);
+    free(send_one(&t, script, 1, 2));
     assert_int_equal(t.fake.n_sends, 1);
     assert_int_equal(count(&t, OCA_EDGE_SEND_FAILED), 2);
-    oca_batch_unref(b);
     teardown(&t);
 }
 
@@ -425,20 +402,11 @@ static void test_retry_disabled_fails_at_once(void **state)
     struct test t;
     setup(&t);
     t.cfg.retry_on_failure.enabled = false;
-    t.fake.script = script;
-    t.fake.n_script = 1;
-    start(&t);
-    struct oca_batch *b = spans(2);
-    struct oca_test_capture cap;
-    oca_test_capture_start(&cap);
-    assert_int_equal(consume(&t, b), OCA_OK);
-    assert_true(oca_test_run_until(&t.loop, finished_items, &t, 5000));
-    char *log = oca_test_capture_end(&cap);
+    char *log = send_one(&t, script, 1, 2);
     assert_int_equal(t.fake.n_sends, 1);
     assert_int_equal(count(&t, OCA_EDGE_SEND_FAILED), 2);
     assert_non_null(strstr(log, "retry_on_failure is disabled"));
     free(log);
-    oca_batch_unref(b);
     teardown(&t);
 }
 
