@@ -130,13 +130,16 @@ static const char *item_word(enum oca_signal sig)
     return (unsigned)sig < OCA_SIGNAL_COUNT ? words[sig] : "items";
 }
 
-static bool log_allowed(struct log_limit *l, uint64_t now_ms, uint64_t *suppressed)
+/* Whether a line may be logged now; if so, note gets " (N similar lines not logged)" or "". */
+static bool log_allowed(struct log_limit *l, uint64_t now_ms, char *note, size_t size)
 {
     if (l->next_ms && now_ms < l->next_ms) {
         l->suppressed++;
         return false;
     }
-    *suppressed = l->suppressed;
+    note[0] = '\0';
+    if (l->suppressed)
+        snprintf(note, size, " (%llu similar lines not logged)", (unsigned long long)l->suppressed);
     l->suppressed = 0;
     l->next_ms = now_ms + 1000;
     return true;
@@ -286,11 +289,11 @@ int oca_exporter_helper_consume(struct oca_exporter_helper *h, enum oca_signal s
         return OCA_OK;
     }
     oca_counters_add(h->self->counters, OCA_EDGE_ENQUEUE_FAILED, sig, batch->items);
-    uint64_t suppressed;
-    if (log_allowed(&h->full_log, now_ms(h), &suppressed))
-        oca_log_warn(h->self->id, "%s: refusing %zu %s (%llu similar refusals not logged)",
+    char note[64];
+    if (log_allowed(&h->full_log, now_ms(h), note, sizeof(note)))
+        oca_log_warn(h->self->id, "%s: refusing %zu %s%s",
                      h->cfg->sending_queue.enabled ? "sending queue is full" : "all senders are busy",
-                     batch->items, item_word(sig), (unsigned long long)suppressed);
+                     batch->items, item_word(sig), note);
     return OCA_ERR_QUEUE_FULL;
 }
 
@@ -394,31 +397,28 @@ void oca_send_attempt_done(struct oca_send_attempt *s, const struct oca_send_res
     clean_message(msg, sizeof(msg), res->message);
     const char *sep = msg[0] ? ": " : "";
     int64_t now_ns = (int64_t)uv_now(h->loop) * OCA_NS_PER_MS;
-    uint64_t suppressed;
+    char note[64];
     const struct oca_retry_config *rc = &h->cfg->retry_on_failure;
     bool retryable = oca_err_retryable(res->err);
     if (retryable && rc->enabled) {
         int64_t asked = res->retry_after_ns > OCA_RETRY_AFTER_MAX_NS ? OCA_RETRY_AFTER_MAX_NS : res->retry_after_ns;
         int64_t wait = oca_backoff_next(&s->backoff, now_ns, next_random(h), asked);
         if (wait != OCA_BACKOFF_STOP) {
-            if (log_allowed(&h->retry_log, now_ms(h), &suppressed))
-                oca_log_info(id, "sending %zu %s failed (%s%s%s); attempt %u in %.3fs "
-                             "(%llu similar lines not logged)", items, item_word(s->sig),
-                             oca_err_message(res->err), sep, msg, s->tries + 1, (double)wait / 1e9,
-                             (unsigned long long)suppressed);
+            if (log_allowed(&h->retry_log, now_ms(h), note, sizeof(note)))
+                oca_log_info(id, "sending %zu %s failed (%s%s%s); attempt %u in %.3fs%s", items,
+                             item_word(s->sig), oca_err_message(res->err), sep, msg, s->tries + 1,
+                             (double)wait / 1e9, note);
             uv_timer_start(&s->timer, on_slot_timer, (uint64_t)((wait + OCA_NS_PER_MS - 1) / OCA_NS_PER_MS), 0);
             return;
         }
-        if (log_allowed(&h->fail_log, now_ms(h), &suppressed))
-            oca_log_error(id, "dropping %zu %s after %u attempts over %.1fs (no retries left): %s%s%s "
-                          "(%llu similar lines not logged)", items, item_word(s->sig), s->tries,
-                          (double)(now_ns - s->backoff.start_ns) / 1e9, oca_err_message(res->err), sep,
-                          msg, (unsigned long long)suppressed);
-    } else if (log_allowed(&h->fail_log, now_ms(h), &suppressed)) {
-        oca_log_error(id, "dropping %zu %s: %s%s%s (%s) (%llu similar lines not logged)", items,
-                      item_word(s->sig), oca_err_message(res->err), sep, msg,
-                      retryable ? "retry_on_failure is disabled" : "not retryable",
-                      (unsigned long long)suppressed);
+        if (log_allowed(&h->fail_log, now_ms(h), note, sizeof(note)))
+            oca_log_error(id, "dropping %zu %s after %u attempts over %.1fs (no retries left): %s%s%s%s",
+                          items, item_word(s->sig), s->tries, (double)(now_ns - s->backoff.start_ns) / 1e9,
+                          oca_err_message(res->err), sep, msg, note);
+    } else if (log_allowed(&h->fail_log, now_ms(h), note, sizeof(note))) {
+        oca_log_error(id, "dropping %zu %s: %s%s%s (%s)%s", items, item_word(s->sig),
+                      oca_err_message(res->err), sep, msg,
+                      retryable ? "retry_on_failure is disabled" : "not retryable", note);
     }
     oca_counters_add(h->self->counters, OCA_EDGE_SEND_FAILED, s->sig, items);
     release(s);

@@ -113,7 +113,8 @@ int oca_exporter_helper_consume(struct oca_exporter_helper *h, enum oca_signal s
  * until it is empty, then closes its timers and calls done(arg) once. The agent's shutdown_timeout
  * bounds how long that may take. Each call gets its own done; a call after done has fired is
  * answered at once. Without start, what was queued is dropped (counted as dropped) and done is
- * called before this returns. done may free the helper. */
+ * called before this returns. done may free the helper. ops->send keeps being called until done,
+ * so the exporter closes its connections only after that. */
 void oca_exporter_helper_shutdown(struct oca_exporter_helper *h, void (*done)(void *arg), void *arg);
 
 /* Frees the helper; after shutdown's done, or when never started (queued batches are then dropped
