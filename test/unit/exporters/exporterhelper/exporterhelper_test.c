@@ -118,22 +118,6 @@ static void start(struct test *t)
     assert_int_equal(oca_exporter_helper_start(t->h, &t->loop), OCA_OK);
 }
 
-static void on_tick(uv_timer_t *tick) { (void)tick; }
-
-/* oca_test_run_until with a 1 ms tick running. libuv 1.44 runs due timers before it polls, so when
- * a timer callback (all of the helper's work starts in one) makes the condition true, the poll
- * that follows would otherwise sleep until the deadline. */
-static bool run_until(struct test *t, bool (*cond)(void *), uint64_t ms)
-{
-    uv_timer_t tick;
-    uv_timer_init(&t->loop, &tick);
-    uv_timer_start(&tick, on_tick, 1, 1);
-    bool ok = oca_test_run_until(&t->loop, cond, t, ms);
-    uv_close((uv_handle_t *)&tick, NULL);
-    uv_run(&t->loop, UV_RUN_NOWAIT);
-    return ok;
-}
-
 static void on_done(void *arg)
 {
     struct test *t = arg;
@@ -147,7 +131,7 @@ static void teardown(struct test *t)
 {
     if (t->h) {
         oca_exporter_helper_shutdown(t->h, on_done, t);
-        assert_true(run_until(t, done_called, 5000));
+        assert_true(oca_test_run_until(&t->loop, done_called, t, 5000));
         oca_exporter_helper_free(t->h);
     }
     uv_run(&t->loop, UV_RUN_NOWAIT);
@@ -188,7 +172,7 @@ static char *send_one(struct test *t, const struct step *script, size_t n_script
     struct oca_test_capture cap;
     oca_test_capture_start(&cap);
     assert_int_equal(consume(t, b), OCA_OK);
-    bool finished = run_until(t, finished_items, 10000);
+    bool finished = oca_test_run_until(&t->loop, finished_items, t, 10000);
     char *log = oca_test_capture_end(&cap);
     assert_true(finished);
     for (size_t i = 0; i < t->fake.n_sends; i++)
@@ -212,7 +196,7 @@ static void test_success_counts_sent(void **state)
     assert_int_equal(a->refs, 2);
     assert_int_equal(t.counters.queued_batches[OCA_SIGNAL_TRACES], 2);
     assert_int_equal(t.counters.queued_items[OCA_SIGNAL_TRACES], 8);
-    assert_true(run_until(&t, sent_at_least_8, 5000));
+    assert_true(oca_test_run_until(&t.loop, sent_at_least_8, &t, 5000));
     assert_int_equal(count(&t, OCA_EDGE_SENT), 8);
     assert_int_equal(count(&t, OCA_EDGE_SEND_FAILED), 0);
     assert_int_equal(count(&t, OCA_EDGE_ENQUEUE_FAILED), 0);
@@ -369,7 +353,7 @@ static void test_permanent_not_retried(void **state)
     oca_test_capture_start(&cap);
     assert_int_equal(consume(&t, b), OCA_OK);
     assert_int_equal(consume(&t, c), OCA_OK);
-    assert_true(run_until(&t, finished_items, 5000));
+    assert_true(oca_test_run_until(&t.loop, finished_items, &t, 5000));
     char *log = oca_test_capture_end(&cap);
     assert_int_equal(t.fake.n_sends, 2);
     assert_int_equal(count(&t, OCA_EDGE_SEND_FAILED), 6);
@@ -400,7 +384,7 @@ static void test_permanent_flood_rate_limited(void **state)
         assert_int_equal(consume(&t, b), OCA_OK);
         oca_batch_unref(b);
     }
-    assert_true(run_until(&t, finished_items, 5000));
+    assert_true(oca_test_run_until(&t.loop, finished_items, &t, 5000));
     char *log = oca_test_capture_end(&cap);
     assert_int_equal(count(&t, OCA_EDGE_SEND_FAILED), 5);
     /* Within one second only the first failure is logged; every one is counted. */
@@ -452,13 +436,13 @@ static void test_queue_full(void **state)
     assert_int_equal(b[3]->refs, 1);
     assert_int_equal(t.counters.queued_batches[OCA_SIGNAL_TRACES], 3);
     assert_int_equal(t.counters.queued_items[OCA_SIGNAL_TRACES], 6);
-    assert_true(run_until(&t, one_open, 5000));
+    assert_true(oca_test_run_until(&t.loop, one_open, &t, 5000));
     release_one(&t.fake);
     assert_int_equal(t.counters.queue_size, 1);
     /* Room again. */
     assert_int_equal(consume(&t, b[3]), OCA_OK);
     for (int i = 0; i < 3; i++) {
-        assert_true(run_until(&t, one_open, 5000));
+        assert_true(oca_test_run_until(&t.loop, one_open, &t, 5000));
         release_one(&t.fake);
     }
     assert_int_equal(count(&t, OCA_EDGE_SENT), 1 + 2 + 3 + 4);
@@ -485,13 +469,13 @@ static void test_num_consumers_bounds_concurrency(void **state)
         assert_int_equal(consume(&t, b), OCA_OK);
         oca_batch_unref(b);
     }
-    assert_true(run_until(&t, three_open, 5000));
+    assert_true(oca_test_run_until(&t.loop, three_open, &t, 5000));
     for (int i = 0; i < 5; i++)
         uv_run(&t.loop, UV_RUN_NOWAIT);
     assert_int_equal(t.fake.n_open, 3);
     assert_int_equal(t.counters.queue_size, 5);
     for (int sent = 0; sent < 8; sent++) {
-        assert_true(run_until(&t, one_open, 5000));
+        assert_true(oca_test_run_until(&t.loop, one_open, &t, 5000));
         release_one(&t.fake);
         uv_run(&t.loop, UV_RUN_NOWAIT);
     }
@@ -520,14 +504,14 @@ static void test_queue_disabled(void **state)
     assert_int_equal(consume(&t, b), OCA_ERR_QUEUE_FULL);
     oca_log_set_level(OCA_LOG_WARN);
     assert_int_equal(count(&t, OCA_EDGE_ENQUEUE_FAILED), 3);
-    assert_true(run_until(&t, one_open, 5000));
+    assert_true(oca_test_run_until(&t.loop, one_open, &t, 5000));
     for (int i = 0; i < 5; i++)
         uv_run(&t.loop, UV_RUN_NOWAIT);
     assert_int_equal(t.fake.n_open, 2);
     release_one(&t.fake);
     assert_int_equal(consume(&t, b), OCA_OK);
     for (int i = 0; i < 2; i++) {
-        assert_true(run_until(&t, one_open, 5000));
+        assert_true(oca_test_run_until(&t.loop, one_open, &t, 5000));
         release_one(&t.fake);
     }
     assert_int_equal(count(&t, OCA_EDGE_SENT), 9);
@@ -560,7 +544,7 @@ static void test_shutdown_drains(void **state)
         assert_int_equal(consume(&t, b[i]), OCA_OK);
     oca_log_set_level(OCA_LOG_ERROR);
     /* The first batch is waiting out its backoff when shutdown begins. */
-    assert_true(run_until(&t, first_failed, 5000));
+    assert_true(oca_test_run_until(&t.loop, first_failed, &t, 5000));
     assert_int_equal(count(&t, OCA_EDGE_SENT), 0);
     oca_exporter_helper_shutdown(t.h, on_done, &t);
     oca_exporter_helper_shutdown(t.h, on_done_second, &t);
@@ -569,7 +553,7 @@ static void test_shutdown_drains(void **state)
     assert_int_equal(consume(&t, late), OCA_ERR_SHUTTING_DOWN);
     assert_int_equal(late->refs, 1);
     oca_batch_unref(late);
-    assert_true(run_until(&t, done_called, 5000));
+    assert_true(oca_test_run_until(&t.loop, done_called, &t, 5000));
     oca_log_set_level(OCA_LOG_WARN);
     /* Everything went out before done, and each shutdown call got its own done once. */
     assert_int_equal(count(&t, OCA_EDGE_SENT), 6);
