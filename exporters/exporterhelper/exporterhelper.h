@@ -71,7 +71,8 @@ int oca_exporter_helper_validate(const struct oca_exporter_helper_config *cfg, s
 /* What one attempt ended with, as the exporter saw it. */
 struct oca_send_result {
     int err;                    /* OCA_OK; a retryable OCA_ERR_* (tried again); a permanent one */
-    int64_t retry_after_ns;     /* the backend asked to wait this long (Retry-After, RetryInfo); 0: no */
+    int64_t retry_after_ns;     /* the backend asked to wait this long (Retry-After, RetryInfo); <= 0: no.
+                                 * Waited at least, capped at OCA_RETRY_AFTER_MAX_NS */
     const char *message;        /* the backend's own words for the log (copied); may be NULL */
 };
 
