@@ -3,14 +3,7 @@
  * retryable failures (honouring the delay a backend asks for), a timeout per attempt, the
  * exporter's counters and a shutdown that drains the queue. An exporter supplies one function that
  * makes a single attempt to send one batch; everything about when to try and what to count lives
- * here. Loop thread only.
- * Counted on self->counters, per signal, in items: OCA_EDGE_SENT when a batch is delivered,
- * OCA_EDGE_SEND_FAILED when it fails permanently or retries are exhausted (logged with the
- * backend's message, at most one line a second per kind of event), OCA_EDGE_ENQUEUE_FAILED when
- * consume refuses it for want of room. A batch being retried counts nothing until it ends.
- * queue_size is the number of batches waiting for a sender and queue_capacity the configured
- * queue_size (both -1 with the queue disabled); queued_batches/queued_items hold everything taken
- * and not yet finished, which the agent counts as dropped if its shutdown timer runs out. */
+ * here. Loop thread only. */
 #ifndef OCA_EXPORTERS_EXPORTERHELPER_H
 #define OCA_EXPORTERS_EXPORTERHELPER_H
 
@@ -92,6 +85,13 @@ struct oca_exporter_ops {
 /* Ends the attempt; res and its message need only live for the call. */
 void oca_send_attempt_done(struct oca_send_attempt *attempt, const struct oca_send_result *res);
 
+/* What is counted on self->counters, per signal, in items: OCA_EDGE_SENT when a batch is
+ * delivered, OCA_EDGE_SEND_FAILED when it fails permanently or its retries are exhausted (logged
+ * with the backend's message, at most one line a second per kind of event), OCA_EDGE_ENQUEUE_FAILED
+ * when consume refuses it for want of room. A batch being retried counts nothing until it ends.
+ * queue_size is the number of batches waiting for a sender and queue_capacity the configured
+ * queue_size (both -1 with the queue disabled); queued_batches/queued_items hold everything taken
+ * and not yet finished, which the agent counts as dropped if its shutdown timer runs out. */
 struct oca_exporter_helper;
 
 /* For exporter component self (its id names it in logs, its counters are the ones kept; they may
