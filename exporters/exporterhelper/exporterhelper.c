@@ -1,9 +1,8 @@
-/* The exporter helper: a FIFO of batch references served by num_consumers senders, each of which
- * owns one batch from its first attempt until it is delivered or given up, waiting out its
- * backoff in its own timer as the Collector's consumer goroutine sleeps in its retry sender. The
- * exporter only makes single attempts (ops->send); what to retry, when, and what to count is
- * decided here. Backoff arithmetic is in backoff.c, status rules and Retry-After in
- * retry_policy.c. */
+/* The exporter helper: a FIFO of batch references served by num_consumers senders, each owning one
+ * batch from its first attempt until it is delivered or given up and waiting out its backoff in its
+ * own timer, as the Collector's consumer goroutine sleeps in its retry sender. The exporter makes
+ * single attempts (ops->send); what to retry, when, and what to count is decided here. Backoff
+ * arithmetic is in backoff.c, status rules and Retry-After in retry_policy.c. */
 #include "exporters/exporterhelper/exporterhelper.h"
 
 #include <assert.h>
