@@ -80,8 +80,8 @@ static const char *item_word(enum oca_signal sig)
 }
 
 /* Counts what the exporters' sending queues still hold (waiting or mid-retry) as dropped, with one
- * line per exporter and signal, and returns the number of batches left unsent. The held counts are cleared as
- * they are taken, so a counter block seen twice is counted once. */
+ * line per exporter and signal, and returns the number of batches left unsent. The held counts are
+ * cleared as they are taken, so a counter block seen twice is counted once. */
 static uint64_t drop_pending(struct oca_graph *g)
 {
     uint64_t batches = 0;
