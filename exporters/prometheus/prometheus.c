@@ -1,7 +1,9 @@
 /* The prometheus exporter: keeps the metrics it is given as Prometheus series (state.c) and serves
- * them on GET /metrics in the text exposition format 0.0.4, so Prometheus scrapes one agent instead
- * of every app. Keys as the Collector's prometheusexporter, plus max_series. Series that are not
- * updated for metric_expiration are removed by a timer, whether or not anyone scrapes. */
+ * them on GET /metrics in the text exposition format 0.0.4 (OpenMetrics 1.0 when asked and enabled),
+ * so Prometheus scrapes one agent instead of every app. Keys as the Collector's prometheusexporter,
+ * plus max_series. Series that are not updated for metric_expiration are removed by a timer, whether
+ * or not anyone scrapes. A scrape costs the loop thread only a copy of the values: rendering and
+ * gzip run on libuv's thread pool, one scrape at a time (others wait in order). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +54,8 @@ static const struct oca_field prom_fields[] = {
     OCA_FIELD_DURATION(struct prom_config, metric_expiration, "5m", OCA_NS_PER_S, 366 * 24 * 3600 * OCA_NS_PER_S,
                        "A series not updated for this long is removed (checked on a timer, not only on scrape)."),
     OCA_FIELD_BOOL(struct prom_config, enable_open_metrics, "false",
-                   "Serve OpenMetrics 1.0 when the scraper asks for it. Not implemented yet: must stay false."),
+                   "Serve OpenMetrics 1.0 (with exemplars on counters and histogram buckets) to scrapers "
+                   "whose Accept header asks for application/openmetrics-text."),
     OCA_FIELD_BOOL(struct prom_config, add_metric_suffixes, "true",
                    "Add unit suffixes (_seconds, _bytes, _ratio ...) and _total on counters, per OTel's "
                    "Prometheus compatibility spec."),
@@ -64,14 +67,31 @@ static const struct oca_field prom_fields[] = {
     OCA_FIELD_END,
 };
 
+struct prom_exporter;
+
+/* One scrape, waiting in the queue or being rendered on the thread pool. */
+struct scrape {
+    struct scrape *next;
+    struct prom_exporter *px;
+    struct oca_http_stream *stream;     /* NULL once the client went away */
+    enum oca_prom_format fmt;
+    bool gzip, zipped_ok;
+    struct oca_prom_snapshot *snap;
+    struct oca_buf text, zipped;
+    uv_work_t work;
+};
+
 /* st comes first: the unit test reads the store through self->state to watch expiry. */
 struct prom_exporter {
     struct oca_prom_state *st;
     struct oca_component *self;
     const struct prom_config *cfg;
+    uv_loop_t *loop;
     struct oca_http_server *srv;
     uv_timer_t timer;
     bool timer_open, started, shutting_down;
+    struct scrape *running;             /* on the thread pool */
+    struct scrape *queue, **queue_tail; /* waiting, oldest first */
     struct oca_waiters waiters;
 };
 
@@ -80,13 +100,7 @@ struct prom_exporter {
 static int prom_validate(const void *cfg_, struct oca_diag *diag)
 {
     const struct prom_config *cfg = cfg_;
-    int err = oca_http_server_config_validate(&cfg->server, NULL, diag);
-    if (cfg->enable_open_metrics) {
-        oca_diag_field_error(diag, "enable_open_metrics", "OpenMetrics output is not implemented yet; "
-                             "the text format 0.0.4 is served");
-        err = OCA_ERR_CONFIG;
-    }
-    return err;
+    return oca_http_server_config_validate(&cfg->server, NULL, diag);
 }
 
 static int prom_create(struct oca_component *self, struct oca_diag *diag)
@@ -95,6 +109,7 @@ static int prom_create(struct oca_component *self, struct oca_diag *diag)
     struct prom_exporter *px = oca_xcalloc(1, sizeof(*px));
     px->self = self;
     px->cfg = self->config;
+    px->queue_tail = &px->queue;
     struct oca_prom_state_options o = {
         .namespace_ = px->cfg->namespace,
         .add_suffixes = px->cfg->add_metric_suffixes,
@@ -121,15 +136,18 @@ static int prom_consume(struct oca_component *self, enum oca_signal sig, struct 
     return OCA_OK;
 }
 
-/* Whether an Accept-Encoding value allows gzip (a "gzip" or "*" coding whose q is not 0). */
-static bool accepts_gzip(const char *v)
+/* Whether a comma-separated Accept or Accept-Encoding value lists name (case-insensitive; "*" also
+ * matches when wildcard) with a q that is not 0. */
+static bool accepts(const char *v, const char *name, bool wildcard)
 {
+    size_t want = strlen(name);
     while (v && *v) {
         while (*v == ' ' || *v == ',')
             v++;
         const char *end = v + strcspn(v, ",");
         size_t name_len = strcspn(v, ";, ");
-        bool match = (name_len == 4 && strncasecmp(v, "gzip", 4) == 0) || (name_len == 1 && *v == '*');
+        bool match = (name_len == want && strncasecmp(v, name, want) == 0) ||
+                     (wildcard && name_len == 1 && *v == '*');
         if (match) {
             const char *q = strstr(v, "q=");
             if (!q || q > end || strtod(q + 2, NULL) > 0)
@@ -161,7 +179,6 @@ static bool gzip_into(const struct oca_buf *in, struct oca_buf *out)
 
 static void on_headers(struct oca_http_stream *s)
 {
-    struct prom_exporter *px = oca_http_stream_handler_data(s);
     if (strcmp(oca_http_stream_path(s), "/metrics") != 0) {
         static const struct oca_http_header h[] = { HDR("content-type", "text/plain; charset=utf-8") };
         static const char body[] = "404 page not found: the metrics are at /metrics\n";
@@ -175,33 +192,122 @@ static void on_headers(struct oca_http_stream *s)
         oca_http_respond(s, 405, h, 2, body, sizeof(body) - 1);
         return;
     }
+    /* Answered from on_end, once the (empty) request body is in. */
+}
+
+static void scrape_free(struct scrape *sc)
+{
+    oca_buf_free(&sc->text);
+    oca_buf_free(&sc->zipped);
+    free(sc);
+}
+
+/* Thread pool: the exposition and its gzip, from the snapshot alone. */
+static void render_work(uv_work_t *w)
+{
+    struct scrape *sc = w->data;
+    oca_prom_snapshot_render(sc->snap, &sc->text);
+    if (sc->gzip && sc->text.len > 0)
+        sc->zipped_ok = gzip_into(&sc->text, &sc->zipped);
+}
+
+static void finish_if_idle(struct prom_exporter *px);
+static void start_next(struct prom_exporter *px);
+
+static void render_done(uv_work_t *w, int status)
+{
+    (void)status;
+    struct scrape *sc = w->data;
+    struct prom_exporter *px = sc->px;
+    px->running = NULL;
+    oca_prom_state_release(px->st, sc->snap);
+    if (sc->stream) {
+        static const struct oca_http_header text[] = {
+            HDR("content-type", "text/plain; version=0.0.4; charset=utf-8"),
+            HDR("content-encoding", "gzip"),
+            HDR("vary", "Accept-Encoding"),
+        };
+        static const struct oca_http_header om[] = {
+            HDR("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            HDR("content-encoding", "gzip"),
+            HDR("vary", "Accept-Encoding"),
+        };
+        const struct oca_http_header *h = sc->fmt == OCA_PROM_OPENMETRICS ? om : text;
+        struct oca_http_stream *s = sc->stream;
+        oca_http_stream_set_user(s, NULL);
+        if (sc->zipped_ok)
+            oca_http_respond(s, 200, h, 3, sc->zipped.data, sc->zipped.len);
+        else
+            oca_http_respond(s, 200, h, 1, sc->text.data ? sc->text.data : "", sc->text.len);
+    }
+    scrape_free(sc);
+    start_next(px);
+    finish_if_idle(px);
+}
+
+/* Starts the oldest waiting scrape unless one is rendering: expiry and the snapshot (a copy of the
+ * values) run here on the loop thread, the rest on the thread pool. */
+static void start_next(struct prom_exporter *px)
+{
+    struct scrape *sc = px->queue;
+    if (px->running || !sc)
+        return;
+    px->queue = sc->next;
+    if (!px->queue)
+        px->queue_tail = &px->queue;
+    sc->next = NULL;
+    px->running = sc;
     oca_prom_state_expire(px->st, uv_hrtime(), px->cfg->metric_expiration);
-    struct oca_buf text = { 0 }, zipped = { 0 };
-    oca_prom_state_render(px->st, &text);
-    static const struct oca_http_header plain[] = {
-        HDR("content-type", "text/plain; version=0.0.4; charset=utf-8"),
-    };
-    static const struct oca_http_header gz[] = {
-        HDR("content-type", "text/plain; version=0.0.4; charset=utf-8"),
-        HDR("content-encoding", "gzip"),
-        HDR("vary", "Accept-Encoding"),
-    };
-    if (text.len > 0 && accepts_gzip(oca_http_stream_header(s, "accept-encoding")) && gzip_into(&text, &zipped))
-        oca_http_respond(s, 200, gz, 3, zipped.data, zipped.len);
-    else
-        oca_http_respond(s, 200, plain, 1, text.data ? text.data : "", text.len);
-    oca_buf_free(&text);
-    oca_buf_free(&zipped);
+    sc->snap = oca_prom_state_snapshot(px->st, sc->fmt);
+    sc->work.data = sc;
+    if (uv_queue_work(px->loop, &sc->work, render_work, render_done) != 0) {
+        render_work(&sc->work);     /* cannot fail on a live loop; stay correct if it does */
+        render_done(&sc->work, 0);
+    }
 }
 
 static void on_end(struct oca_http_stream *s, const uint8_t *body, size_t len)
 {
-    (void)s; (void)body; (void)len;
+    (void)body; (void)len;
+    struct prom_exporter *px = oca_http_stream_handler_data(s);
+    struct scrape *sc = oca_xcalloc(1, sizeof(*sc));
+    sc->px = px;
+    sc->stream = s;
+    sc->fmt = px->cfg->enable_open_metrics && accepts(oca_http_stream_header(s, "accept"),
+                                                      "application/openmetrics-text", false)
+                  ? OCA_PROM_OPENMETRICS : OCA_PROM_TEXT;
+    sc->gzip = accepts(oca_http_stream_header(s, "accept-encoding"), "gzip", true);
+    oca_http_stream_set_user(s, sc);
+    *px->queue_tail = sc;
+    px->queue_tail = &sc->next;
+    start_next(px);
+}
+
+/* The client is gone: a waiting scrape is dropped, a rendering one is answered to nobody. */
+static void on_close(struct oca_http_stream *s)
+{
+    struct scrape *sc = oca_http_stream_user(s);
+    if (!sc)
+        return;
+    oca_http_stream_set_user(s, NULL);
+    struct prom_exporter *px = sc->px;
+    if (sc == px->running) {
+        sc->stream = NULL;
+        return;
+    }
+    struct scrape **pp = &px->queue;
+    while (*pp != sc)
+        pp = &(*pp)->next;
+    *pp = sc->next;
+    if (!sc->next)
+        px->queue_tail = pp;
+    scrape_free(sc);
 }
 
 static const struct oca_http_handler handler = {
     .on_headers = on_headers,
     .on_end = on_end,
+    .on_close = on_close,
 };
 
 static void on_expire_tick(uv_timer_t *t)
@@ -218,6 +324,7 @@ static int prom_start(struct oca_component *self, uv_loop_t *loop)
     if (px->started || px->shutting_down)
         return OCA_OK;
     px->started = true;
+    px->loop = loop;
     /* Expiry runs at a quarter of the expiration, so a series lives at most 1.25 times it. */
     uint64_t ms = (uint64_t)(px->cfg->metric_expiration / OCA_NS_PER_MS / 4);
     uv_timer_init(loop, &px->timer);
@@ -236,7 +343,7 @@ static int prom_start(struct oca_component *self, uv_loop_t *loop)
 
 static void finish_if_idle(struct prom_exporter *px)
 {
-    if (px->shutting_down && !px->timer_open && !px->srv)
+    if (px->shutting_down && !px->timer_open && !px->srv && !px->running)
         oca_waiters_notify(&px->waiters, px->self);
 }
 
@@ -290,7 +397,8 @@ const struct oca_component_type oca_prometheus_exporter = {
     .signals = OCA_METRICS,
     .config_size = sizeof(struct prom_config),
     .fields = prom_fields,
-    .doc = "Serves the metrics it receives for Prometheus to scrape (GET /metrics, text format 0.0.4).",
+    .doc = "Serves the metrics it receives for Prometheus to scrape (GET /metrics, text format 0.0.4 or "
+           "OpenMetrics 1.0).",
     .validate = prom_validate,
     .create = prom_create,
     .start = prom_start,

@@ -1,8 +1,9 @@
 /* The prometheus exporter's series store: every OTLP metric point it is given is folded into one
  * entry per Prometheus series (name, label set incl. job/instance and scope), as the Collector's
  * prometheusexporter accumulator does, and the whole store is rendered as a text exposition (0.0.4)
- * on scrape. Gauges keep the newest value, monotonic sums become counters (delta ones accumulated),
- * delta histograms are accumulated, summaries kept as they come. Only the loop thread touches it. */
+ * or OpenMetrics 1.0 on scrape, from a snapshot so that rendering can leave the loop thread. Gauges keep the newest value, monotonic sums become counters (delta ones accumulated),
+ * delta histograms are accumulated, summaries kept as they come. Only the loop thread touches the
+ * store; a snapshot may be rendered on any one thread. */
 #ifndef OCA_EXPORTERS_PROMETHEUS_STATE_H
 #define OCA_EXPORTERS_PROMETHEUS_STATE_H
 
@@ -46,10 +47,27 @@ size_t oca_prom_state_add(struct oca_prom_state *st, const oca_metrics_req *req,
 /* Removes every entry not updated during the last ttl_ns before now_ns; returns how many. */
 size_t oca_prom_state_expire(struct oca_prom_state *st, uint64_t now_ns, int64_t ttl_ns);
 
-/* Appends the text exposition (format 0.0.4) of the whole store to out: families sorted by name,
- * series by label set, so the same store always gives the same bytes. The order is cached in the
- * store and sorted again only after series were added or removed. */
-void oca_prom_state_render(struct oca_prom_state *st, struct oca_buf *out);
+enum oca_prom_format {
+    OCA_PROM_TEXT,          /* text/plain; version=0.0.4 */
+    OCA_PROM_OPENMETRICS,   /* application/openmetrics-text; version=1.0.0: # UNIT, exemplars, # EOF */
+};
+
+/* A scrape in three steps, so that only the copy runs on the loop thread:
+ * oca_prom_state_snapshot (loop thread) copies every value, in the cached output order when no
+ * series came or went since it was last sorted; oca_prom_snapshot_render (any thread, never two at
+ * once on one snapshot, and no store call needed) sorts it if needed and appends the exposition to
+ * out: families sorted by name, series by label set, so the same store always gives the same
+ * bytes; oca_prom_state_release (loop thread) frees it and keeps its order for the next scrape when
+ * the set of series is still the same. Any number of snapshots may be out at once; series and
+ * families removed meanwhile are freed only once the last one is released, and the store must not
+ * be freed before that. */
+struct oca_prom_snapshot;
+struct oca_prom_snapshot *oca_prom_state_snapshot(struct oca_prom_state *st, enum oca_prom_format fmt);
+void oca_prom_snapshot_render(struct oca_prom_snapshot *snap, struct oca_buf *out);
+void oca_prom_state_release(struct oca_prom_state *st, struct oca_prom_snapshot *snap);
+
+/* The three steps at once, on the loop thread (tests, small stores). */
+void oca_prom_state_render(struct oca_prom_state *st, enum oca_prom_format fmt, struct oca_buf *out);
 
 void oca_prom_state_get_stats(const struct oca_prom_state *st, struct oca_prom_state_stats *out);
 

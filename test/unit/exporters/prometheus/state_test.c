@@ -1,7 +1,8 @@
 /* Tests of exporters/prometheus/state.c: OTLP/JSON requests folded into the series store and the
  * exposition it renders: job/instance/scope labels and target_info, delta accumulation with resets,
  * cumulative histogram buckets, summaries, dropped temporalities and type conflicts, expiry and
- * the max_series bound, and sorted (deterministic) output. */
+ * the max_series bound, sorted (deterministic) output, OpenMetrics with exemplars, and snapshots
+ * that outlive expiry and keep their order only while the set of series is unchanged. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -48,7 +49,7 @@ static size_t add_json(struct oca_prom_state *st, const char *metrics_json, uint
 static char *render(struct oca_prom_state *st)
 {
     struct oca_buf out = { 0 };
-    oca_prom_state_render(st, &out);
+    oca_prom_state_render(st, OCA_PROM_TEXT, &out);
     return out.data ? out.data : strdup("");
 }
 
@@ -299,6 +300,112 @@ static void test_sorted_output_and_options(void **state)
     oca_prom_state_free(b);
 }
 
+static char *render_om(struct oca_prom_state *st)
+{
+    struct oca_buf out = { 0 };
+    oca_prom_state_render(st, OCA_PROM_OPENMETRICS, &out);
+    return out.data;
+}
+
+#define EX(t, v, trace, span) \
+    "{\"timeUnixNano\":\"" #t "\",\"asDouble\":" #v ",\"traceId\":\"" trace "\",\"spanId\":\"" span "\"}"
+#define TRACE "0af7651916cd43dd8448eb211c80319c"
+#define SPAN "b7ad6b7169203331"
+
+static void test_open_metrics_and_exemplars(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    o.send_timestamps = true;
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    add_json(st,
+        "{\"name\":\"io\",\"unit\":\"By\",\"description\":\"Bytes \\\"moved\\\".\",\"sum\":{\"aggregationTemporality\":2,"
+        "\"isMonotonic\":true,\"dataPoints\":[{\"startTimeUnixNano\":\"1\",\"timeUnixNano\":\"1500000000\",\"asInt\":\"7\","
+        "\"exemplars\":[" EX(1000000000, 1, TRACE, "0000000000000000") "," EX(1200000000, 2.5, TRACE, SPAN) "]}]}},"
+        "{\"name\":\"latency\",\"unit\":\"ms\",\"histogram\":{\"aggregationTemporality\":2,\"dataPoints\":[{"
+        "\"startTimeUnixNano\":\"1\",\"timeUnixNano\":\"2000000000\",\"count\":\"6\",\"sum\":40,\"explicitBounds\":[1,10],"
+        "\"bucketCounts\":[\"1\",\"2\",\"3\"],\"exemplars\":[" EX(0, 0.5, TRACE, SPAN) "," EX(0, 10, TRACE, SPAN) ","
+        EX(0, 99, "00000000000000000000000000000000", SPAN) "]}]}},"
+        "{\"name\":\"temp\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"3000000000\",\"asDouble\":21.5,"
+        "\"exemplars\":[" EX(0, 21.5, TRACE, SPAN) "]}]}}", 1);
+    char *text = render_om(st);
+    const char *want =
+        "# HELP io_bytes Bytes \\\"moved\\\".\n"
+        "# TYPE io_bytes counter\n"
+        "# UNIT io_bytes bytes\n"
+        "io_bytes_total{" LBL "} 7 1.500 # {trace_id=\"" TRACE "\",span_id=\"" SPAN "\"} 2.5 1.200\n"
+        "# TYPE latency_milliseconds histogram\n"
+        "# UNIT latency_milliseconds milliseconds\n"
+        "latency_milliseconds_bucket{" LBL ",le=\"1\"} 1 2.000 # {trace_id=\"" TRACE "\",span_id=\"" SPAN "\"} 0.5\n"
+        "latency_milliseconds_bucket{" LBL ",le=\"10\"} 3 2.000 # {trace_id=\"" TRACE "\",span_id=\"" SPAN "\"} 10\n"
+        "latency_milliseconds_bucket{" LBL ",le=\"+Inf\"} 6 2.000 # {span_id=\"" SPAN "\"} 99\n"
+        "latency_milliseconds_sum{" LBL "} 40 2.000\n"
+        "latency_milliseconds_count{" LBL "} 6 2.000\n"
+        "# HELP target_info Target metadata\n"
+        "# TYPE target_info gauge\n"
+        "target_info{host_name=\"box\",instance=\"i-1\",job=\"prod/shop\"} 1\n"
+        "# TYPE temp gauge\n"
+        "temp{" LBL "} 21.5 3.000\n"
+        "# EOF\n";
+    assert_string_equal(text, want);
+    free(text);
+    /* The text format has no exemplars and keeps _total on the family. */
+    text = render(st);
+    expect_line(text, "# TYPE io_bytes_total counter");
+    expect_line(text, "io_bytes_total{" LBL "} 7 1500");
+    expect_no(text, "# {");
+    expect_no(text, "# EOF");
+    free(text);
+    /* A newer point without exemplars drops the held ones. */
+    add_json(st, "{\"name\":\"io\",\"unit\":\"By\",\"sum\":{\"aggregationTemporality\":2,\"isMonotonic\":true,"
+                 "\"dataPoints\":[{\"startTimeUnixNano\":\"1\",\"timeUnixNano\":\"1600000000\",\"asInt\":\"8\"}]}}", 1);
+    text = render_om(st);
+    expect_line(text, "io_bytes_total{" LBL "} 8 1.600");
+    free(text);
+    oca_prom_state_free(st);
+}
+
+static void test_snapshot_outlives_expiry_and_changes(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    const uint64_t s = 1000000000;
+    add_json(st, SUM("b", 2, true, PT(1, 2, 3)) "," SUM("a", 2, true, PT(1, 2, 4)), 10 * s);
+    char *before = render(st);
+    struct oca_prom_snapshot *snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT);
+    /* Everything expires and new values come while the snapshot is out: it shows what it copied. */
+    assert_int_equal(oca_prom_state_expire(st, 500 * s, 60 * (int64_t)s), 3);
+    add_json(st, SUM("c", 2, true, PT(1, 2, 5)), 500 * s);
+    struct oca_buf out = { 0 };
+    oca_prom_snapshot_render(snap, &out);
+    assert_string_equal(out.data, before);
+    oca_prom_state_release(st, snap);
+    oca_buf_free(&out);
+    free(before);
+    char *text = render(st);
+    expect_no(text, "a_total");
+    expect_line(text, "c_total{" LBL "} 5");
+    free(text);
+
+    /* A snapshot sorted while a series came must not hand its order on: the next render is
+     * sorted and complete. */
+    snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT);
+    add_json(st, SUM("d", 2, true, PT(1, 2, 6)) "," SUM("a", 2, true, PT(1, 2, 7)), 500 * s);
+    oca_prom_snapshot_render(snap, &out);
+    oca_prom_state_release(st, snap);
+    oca_buf_free(&out);
+    text = render(st);
+    char *again = render(st);
+    assert_string_equal(text, again);
+    assert_non_null(strstr(text, "a_total"));
+    assert_true(strstr(text, "a_total") < strstr(text, "c_total"));
+    assert_true(strstr(text, "c_total") < strstr(text, "d_total"));
+    free(text);
+    free(again);
+    oca_prom_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +418,8 @@ int main(void)
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_max_series),
         cmocka_unit_test(test_sorted_output_and_options),
+        cmocka_unit_test(test_open_metrics_and_exemplars),
+        cmocka_unit_test(test_snapshot_outlives_expiry_and_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
