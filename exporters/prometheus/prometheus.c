@@ -89,13 +89,18 @@ struct prom_exporter {
     uv_loop_t *loop;
     struct oca_http_server *srv;
     uv_timer_t timer;
-    bool timer_open, started, shutting_down;
-    struct scrape *running;             /* on the thread pool */
+    uv_idle_t slicer;                   /* copies the running scrape's snapshot, a slice per loop turn */
+    bool timer_open, slicer_open, started, shutting_down;
+    struct scrape *running;             /* being copied, then on the thread pool (queued set) */
+    bool queued;
     struct scrape *queue, **queue_tail; /* waiting, oldest first */
     struct oca_waiters waiters;
 };
 
 #define HDR(n, v) { n, sizeof(n) - 1, v, sizeof(v) - 1 }
+
+/* Series copied per loop turn while a scrape is taken: about half a millisecond of the loop. */
+#define SNAPSHOT_SLICE 8192
 
 static int prom_validate(const void *cfg_, struct oca_diag *diag)
 {
@@ -209,6 +214,8 @@ static void render_work(uv_work_t *w)
     oca_prom_snapshot_render(sc->snap, &sc->text);
     if (sc->gzip && sc->text.len > 0)
         sc->zipped_ok = gzip_into(&sc->text, &sc->zipped);
+    if (sc->zipped_ok)
+        oca_buf_free(&sc->text);    /* here, not on the loop thread: returning MiBs of pages takes time */
 }
 
 static void finish_if_idle(struct prom_exporter *px);
@@ -220,6 +227,7 @@ static void render_done(uv_work_t *w, int status)
     struct scrape *sc = w->data;
     struct prom_exporter *px = sc->px;
     px->running = NULL;
+    px->queued = false;
     oca_prom_state_release(px->st, sc->snap);
     if (sc->stream) {
         static const struct oca_http_header text[] = {
@@ -245,25 +253,36 @@ static void render_done(uv_work_t *w, int status)
     finish_if_idle(px);
 }
 
-/* Starts the oldest waiting scrape unless one is rendering: expiry and the snapshot (a copy of the
- * values) run here on the loop thread, the rest on the thread pool. */
+/* One slice of the running scrape's snapshot; once complete, the rest goes to the thread pool. */
+static void on_slice(uv_idle_t *h)
+{
+    struct prom_exporter *px = h->data;
+    struct scrape *sc = px->running;
+    if (!oca_prom_state_snapshot_step(px->st, sc->snap, SNAPSHOT_SLICE))
+        return;
+    uv_idle_stop(&px->slicer);
+    px->queued = true;
+    sc->work.data = sc;
+    if (uv_queue_work(px->loop, &sc->work, render_work, render_done) != 0) {
+        render_work(&sc->work);     /* cannot fail on a live loop; stay correct if it does */
+        render_done(&sc->work, 0);
+    }
+}
+
+/* Starts the oldest waiting scrape unless one is running: its snapshot is copied on the loop
+ * thread in slices (between them the loop serves ingest), then rendered on the thread pool. */
 static void start_next(struct prom_exporter *px)
 {
     struct scrape *sc = px->queue;
-    if (px->running || !sc)
+    if (px->running || !sc || px->shutting_down)
         return;
     px->queue = sc->next;
     if (!px->queue)
         px->queue_tail = &px->queue;
     sc->next = NULL;
     px->running = sc;
-    oca_prom_state_expire(px->st, uv_hrtime(), px->cfg->metric_expiration);
-    sc->snap = oca_prom_state_snapshot(px->st, sc->fmt);
-    sc->work.data = sc;
-    if (uv_queue_work(px->loop, &sc->work, render_work, render_done) != 0) {
-        render_work(&sc->work);     /* cannot fail on a live loop; stay correct if it does */
-        render_done(&sc->work, 0);
-    }
+    sc->snap = oca_prom_state_snapshot(px->st, sc->fmt, uv_hrtime(), px->cfg->metric_expiration);
+    uv_idle_start(&px->slicer, on_slice);
 }
 
 static void on_end(struct oca_http_stream *s, const uint8_t *body, size_t len)
@@ -325,6 +344,9 @@ static int prom_start(struct oca_component *self, uv_loop_t *loop)
         return OCA_OK;
     px->started = true;
     px->loop = loop;
+    uv_idle_init(loop, &px->slicer);
+    px->slicer.data = px;
+    px->slicer_open = true;
     /* Expiry runs at a quarter of the expiration, so a series lives at most 1.25 times it. */
     uint64_t ms = (uint64_t)(px->cfg->metric_expiration / OCA_NS_PER_MS / 4);
     uv_timer_init(loop, &px->timer);
@@ -343,7 +365,7 @@ static int prom_start(struct oca_component *self, uv_loop_t *loop)
 
 static void finish_if_idle(struct prom_exporter *px)
 {
-    if (px->shutting_down && !px->timer_open && !px->srv && !px->running)
+    if (px->shutting_down && !px->timer_open && !px->slicer_open && !px->srv && !px->running)
         oca_waiters_notify(&px->waiters, px->self);
 }
 
@@ -351,6 +373,13 @@ static void on_timer_closed(uv_handle_t *h)
 {
     struct prom_exporter *px = h->data;
     px->timer_open = false;
+    finish_if_idle(px);
+}
+
+static void on_slicer_closed(uv_handle_t *h)
+{
+    struct prom_exporter *px = h->data;
+    px->slicer_open = false;
     finish_if_idle(px);
 }
 
@@ -372,6 +401,16 @@ static void prom_shutdown(struct oca_component *self, oca_done_cb done)
             uv_timer_stop(&px->timer);
             uv_close((uv_handle_t *)&px->timer, on_timer_closed);
         }
+        /* A scrape still being copied is dropped here; one on the thread pool ends in render_done. */
+        if (px->running && !px->queued) {
+            oca_prom_state_release(px->st, px->running->snap);
+            if (px->running->stream)
+                oca_http_stream_set_user(px->running->stream, NULL);
+            scrape_free(px->running);
+            px->running = NULL;
+        }
+        if (px->slicer_open)
+            uv_close((uv_handle_t *)&px->slicer, on_slicer_closed);
         if (px->srv) {
             oca_http_server_close(px->srv, on_server_closed, px);
             return;

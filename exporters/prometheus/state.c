@@ -40,6 +40,8 @@ struct family {
     char *unit;                     /* Prometheus unit (seconds, bytes ...) for OpenMetrics; "" for none */
     enum prom_type type;
     size_t n_series;
+    size_t rank;                    /* position by name; set on the loop thread when a snapshot begins */
+    uint64_t rank_epoch;            /* the store's rank_epoch when rank was set */
     bool conflict_logged;
 };
 
@@ -81,8 +83,14 @@ struct oca_prom_state {
     /* Every series in output order, kept between scrapes: valid while sorted_gen == gen (gen counts
      * every series that came or went), so a scrape of a steady set of series costs no sort. */
     struct series **sorted;
-    size_t n_sorted;
-    uint64_t gen, sorted_gen;
+    size_t n_sorted, cap_sorted;
+    uint64_t gen, sorted_gen, rank_epoch;
+    /* The arrays of the last snapshot released, reused by the next one: fresh multi-MiB arrays cost
+     * the loop thread their page faults on every scrape. */
+    struct snap_entry *spare_v;
+    size_t cap_spare_v;
+    double *spare_nums;
+    size_t cap_spare_nums;
     /* While snapshots are out (pins), removed series and families are parked here, not freed: the
      * snapshots still point at their names and labels. Freed when the last snapshot is released. */
     size_t pins;
@@ -144,15 +152,31 @@ static uint64_t family_hash_of(const void *e)
 
 static uint64_t series_hash_of(const void *e) { return ((const struct series *)e)->hash; }
 
+/* Decimal digits of v into out (at least 21 bytes), NUL-terminated; snprintf is most of a render. */
+static void format_int(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *out++ = '-';
+    while (n)
+        *out++ = tmp[--n];
+    *out = '\0';
+}
+
 static void format_double(char *out, size_t size, double d)
 {
     if (isnan(d)) {
         snprintf(out, size, "NaN");
     } else if (isinf(d)) {
         snprintf(out, size, d > 0 ? "+Inf" : "-Inf");
-    } else if (d == (double)(int64_t)d && fabs(d) < 1e15) {
+    } else if (fabs(d) < 1e15 && d == (double)(int64_t)d) {
         /* Integral values (counts, most counters) skip the round-trip search below. */
-        snprintf(out, size, "%" PRId64, (int64_t)d);
+        format_int(out, (int64_t)d);
     } else {
         /* The shortest of %.15g .. %.17g that reads back as the same double. */
         for (int prec = 15; prec <= 17; prec++) {
@@ -848,6 +872,9 @@ size_t oca_prom_state_expire(struct oca_prom_state *st, uint64_t now_ns, int64_t
  * labels are borrowed from the series and families, which the store keeps while the snapshot is out. */
 struct snap_entry {
     struct series *s;       /* read only; not const so that release can keep the order */
+    const struct family *fam;
+    const char *labels;     /* s->fam and s->labels, so that sorting and rendering touch no series */
+    size_t rank;            /* fam's position by name, for sorting */
     double value, sum;
     uint64_t count, time_ns;
     size_t nums;            /* histogram: n_bounds bounds then n_bounds + 1 bucket counts in snap->nums;
@@ -863,9 +890,18 @@ struct oca_prom_snapshot {
     bool timestamps;
     bool needs_sort;        /* taken from the hash table: render sorts it */
     bool sorted;            /* render has sorted it: release may keep the order for the next scrape */
-    uint64_t gen;           /* the store's gen when taken */
+    bool complete;          /* every step done */
+    size_t skipped;         /* series left out for age: the order is then not complete enough to keep */
+    uint64_t gen;           /* the store's gen when begun */
+    uint64_t now_ns;        /* series not updated for ttl_ns before now_ns are left out */
+    int64_t ttl_ns;
+    /* Where the next step goes on: an index into the store's sorted array (while its order is
+     * valid), or a bucket of the series table, whose size must not change meanwhile. */
+    size_t pos;
+    size_t table_cap;
+    uint64_t rank_epoch;    /* families ranked after the snapshot began are left out */
     struct snap_entry *v;
-    size_t n;
+    size_t n, cap_v;
     double *nums;
     size_t n_nums, cap_nums;
     struct exemplar *ex;
@@ -887,9 +923,18 @@ static size_t push_nums(struct oca_prom_snapshot *snap, const double *v, size_t 
 
 static void copy_entry(struct oca_prom_snapshot *snap, struct series *s)
 {
+    if (snap->ttl_ns > 0 && s->last_seen < snap->now_ns && snap->now_ns - s->last_seen >= (uint64_t)snap->ttl_ns) {
+        snap->skipped++;    /* expired: not shown, removed by the next oca_prom_state_expire */
+        return;
+    }
+    if (snap->n == snap->cap_v) {
+        snap->cap_v *= 2;
+        snap->v = oca_xrealloc(snap->v, snap->cap_v * sizeof(*snap->v));
+    }
     struct snap_entry *e = &snap->v[snap->n++];
-    *e = (struct snap_entry){ .s = s, .value = s->value, .sum = s->sum, .count = s->count,
-                              .time_ns = s->time_ns, .ex = NO_EXEMPLARS };
+    *e = (struct snap_entry){ .s = s, .fam = s->fam, .labels = s->labels, .rank = s->fam->rank,
+                              .value = s->value, .sum = s->sum, .count = s->count, .time_ns = s->time_ns,
+                              .ex = NO_EXEMPLARS };
     size_t n_ex = 1;
     if (s->fam->type == PROM_HISTOGRAM) {
         e->n_bounds = s->n_bounds;
@@ -914,31 +959,92 @@ static void copy_entry(struct oca_prom_snapshot *snap, struct series *s)
     }
 }
 
-struct oca_prom_snapshot *oca_prom_state_snapshot(struct oca_prom_state *st, enum oca_prom_format fmt)
+static int family_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const struct family *const *)a)->name, (*(const struct family *const *)b)->name);
+}
+
+/* Numbers the families in name order, so sorting series compares two integers, not two names. */
+static void rank_families(struct oca_prom_state *st)
+{
+    struct family **all = oca_xmalloc((st->families.n + 1) * sizeof(*all));
+    size_t n = 0;
+    for (size_t k = 0; k < st->families.cap; k++)
+        for (struct family *f = st->families.slots[k]; f; f = f->next)
+            all[n++] = f;
+    qsort(all, n, sizeof(*all), family_cmp);
+    st->rank_epoch++;
+    for (size_t i = 0; i < n; i++) {
+        all[i]->rank = i;
+        all[i]->rank_epoch = st->rank_epoch;
+    }
+    free(all);
+}
+
+struct oca_prom_snapshot *oca_prom_state_snapshot(struct oca_prom_state *st, enum oca_prom_format fmt,
+                                                  uint64_t now_ns, int64_t ttl_ns)
 {
     struct oca_prom_snapshot *snap = oca_xcalloc(1, sizeof(*snap));
     snap->fmt = fmt;
     snap->timestamps = st->opt.send_timestamps;
     snap->gen = st->gen;
-    snap->v = oca_xmalloc((st->series.n + 1) * sizeof(*snap->v));
-    if (st->sorted && st->sorted_gen == st->gen) {
-        for (size_t i = 0; i < st->n_sorted; i++)
-            copy_entry(snap, st->sorted[i]);
+    snap->now_ns = now_ns;
+    snap->ttl_ns = ttl_ns;
+    if (st->spare_v && st->cap_spare_v >= st->series.n + 1) {
+        snap->v = st->spare_v;
+        snap->cap_v = st->cap_spare_v;
+        st->spare_v = NULL;
+        st->cap_spare_v = 0;
     } else {
-        for (size_t k = 0; k < st->series.cap; k++)
-            for (struct series *s = st->series.slots[k]; s; s = s->next)
-                copy_entry(snap, s);
+        snap->cap_v = st->series.n + 1;
+        snap->v = oca_xmalloc(snap->cap_v * sizeof(*snap->v));
+    }
+    snap->nums = st->spare_nums;
+    snap->cap_nums = st->cap_spare_nums;
+    st->spare_nums = NULL;
+    st->cap_spare_nums = 0;
+    if (!st->sorted || st->sorted_gen != st->gen) {
+        rank_families(st);
+        snap->rank_epoch = st->rank_epoch;
+        snap->table_cap = st->series.cap;
         snap->needs_sort = true;
     }
     st->pins++;
     return snap;
 }
 
+bool oca_prom_state_snapshot_step(struct oca_prom_state *st, struct oca_prom_snapshot *snap, size_t max_series)
+{
+    if (snap->complete)
+        return true;
+    size_t end = snap->n + max_series;
+    if (!snap->needs_sort) {
+        /* The sorted array is replaced only by a release, and removed series are parked. */
+        while (snap->pos < st->n_sorted && snap->n < end)
+            copy_entry(snap, st->sorted[snap->pos++]);
+        snap->complete = snap->pos == st->n_sorted;
+        return snap->complete;
+    }
+    if (st->series.cap != snap->table_cap) {
+        /* The table grew and its chains moved: start again (what was copied is still valid). */
+        snap->n = snap->n_nums = snap->n_ex = snap->pos = snap->skipped = 0;
+        rank_families(st);
+        snap->rank_epoch = st->rank_epoch;
+        snap->table_cap = st->series.cap;
+    }
+    for (; snap->pos < st->series.cap && snap->n < end; snap->pos++)
+        for (struct series *s = st->series.slots[snap->pos]; s; s = s->next)
+            if (s->fam->rank_epoch == snap->rank_epoch)
+                copy_entry(snap, s);
+    snap->complete = snap->pos == st->series.cap;
+    return snap->complete;
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
-    const struct series *x = ((const struct snap_entry *)a)->s, *y = ((const struct snap_entry *)b)->s;
-    if (x->fam != y->fam)
-        return strcmp(x->fam->name, y->fam->name);
+    const struct snap_entry *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
     return strcmp(x->labels, y->labels);
 }
 
@@ -1000,7 +1106,7 @@ static void put_sample(const struct out *o, const char *name, size_t name_len, c
 {
     oca_buf_append(o->b, name, name_len);
     oca_buf_puts(o->b, suffix);
-    const char *labels = e->s->labels;
+    const char *labels = e->labels;
     if (*labels || extra) {
         oca_buf_putc(o->b, '{');
         oca_buf_puts(o->b, labels);
@@ -1024,10 +1130,10 @@ static void put_sample(const struct out *o, const char *name, size_t name_len, c
 static void render_entry(const struct out *o, const struct oca_prom_snapshot *snap, const struct snap_entry *e,
                          size_t name_len)
 {
-    const char *name = e->s->fam->name;
+    const char *name = e->fam->name;
     const struct exemplar *ex = e->ex == NO_EXEMPLARS ? NULL : snap->ex + e->ex;
     char num[40], extra[64];
-    switch (e->s->fam->type) {
+    switch (e->fam->type) {
     case PROM_GAUGE:
         put_sample(o, name, name_len, "", e, NULL, e->value, NULL);
         break;
@@ -1109,7 +1215,11 @@ void oca_prom_snapshot_render(struct oca_prom_snapshot *snap, struct oca_buf *ou
     const struct family *cur = NULL;
     size_t name_len = 0;
     for (size_t i = 0; i < snap->n; i++) {
-        const struct family *f = snap->v[i].s->fam;
+        const struct family *f = snap->v[i].fam;
+        /* A series that expired and came back between two steps was copied twice: show it once. */
+        if (snap->needs_sort && i > 0 && f == snap->v[i - 1].fam &&
+            strcmp(snap->v[i].labels, snap->v[i - 1].labels) == 0)
+            continue;
         if (f != cur) {
             name_len = put_family(&o, f);
             cur = f;
@@ -1139,8 +1249,12 @@ void oca_prom_state_release(struct oca_prom_state *st, struct oca_prom_snapshot 
     if (!snap)
         return;
     /* A snapshot sorted off the loop thread gives its order to the next scrape, if nothing came or went. */
-    if (snap->sorted && snap->gen == st->gen) {
-        st->sorted = oca_xrealloc(st->sorted, (snap->n + 1) * sizeof(*st->sorted));
+    if (snap->sorted && snap->complete && !snap->skipped && snap->gen == st->gen) {
+        if (st->cap_sorted < snap->n + 1) {
+            free(st->sorted);
+            st->cap_sorted = snap->n + 1;
+            st->sorted = oca_xmalloc(st->cap_sorted * sizeof(*st->sorted));
+        }
         for (size_t i = 0; i < snap->n; i++)
             st->sorted[i] = snap->v[i].s;
         st->n_sorted = snap->n;
@@ -1148,15 +1262,28 @@ void oca_prom_state_release(struct oca_prom_state *st, struct oca_prom_snapshot 
     }
     if (--st->pins == 0)
         free_dead(st);
-    free(snap->v);
-    free(snap->nums);
+    if (snap->cap_v > st->cap_spare_v) {
+        free(st->spare_v);
+        st->spare_v = snap->v;
+        st->cap_spare_v = snap->cap_v;
+    } else {
+        free(snap->v);
+    }
+    if (snap->cap_nums > st->cap_spare_nums) {
+        free(st->spare_nums);
+        st->spare_nums = snap->nums;
+        st->cap_spare_nums = snap->cap_nums;
+    } else {
+        free(snap->nums);
+    }
     free(snap->ex);
     free(snap);
 }
 
 void oca_prom_state_render(struct oca_prom_state *st, enum oca_prom_format fmt, struct oca_buf *out)
 {
-    struct oca_prom_snapshot *snap = oca_prom_state_snapshot(st, fmt);
+    struct oca_prom_snapshot *snap = oca_prom_state_snapshot(st, fmt, 0, 0);
+    oca_prom_state_snapshot_step(st, snap, SIZE_MAX);
     oca_prom_snapshot_render(snap, out);
     oca_prom_state_release(st, snap);
 }
@@ -1188,6 +1315,8 @@ void oca_prom_state_free(struct oca_prom_state *st)
     free(st->series.slots);
     free(st->families.slots);
     free(st->sorted);
+    free(st->spare_v);
+    free(st->spare_nums);
     free(st);
 }
 

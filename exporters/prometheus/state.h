@@ -52,21 +52,25 @@ enum oca_prom_format {
     OCA_PROM_OPENMETRICS,   /* application/openmetrics-text; version=1.0.0: # UNIT, exemplars, # EOF */
 };
 
-/* A scrape in three steps, so that only the copy runs on the loop thread:
- * oca_prom_state_snapshot (loop thread) copies every value, in the cached output order when no
- * series came or went since it was last sorted; oca_prom_snapshot_render (any thread, never two at
- * once on one snapshot, and no store call needed) sorts it if needed and appends the exposition to
- * out: families sorted by name, series by label set, so the same store always gives the same
- * bytes; oca_prom_state_release (loop thread) frees it and keeps its order for the next scrape when
- * the set of series is still the same. Any number of snapshots may be out at once; series and
- * families removed meanwhile are freed only once the last one is released, and the store must not
- * be freed before that. */
+/* A scrape in steps, so that the loop thread only copies values, a slice at a time:
+ * oca_prom_state_snapshot (loop thread) begins a snapshot; oca_prom_state_snapshot_step (loop
+ * thread) copies the values of up to max_series more series and returns true once all are in
+ * (series not updated for ttl_ns before now_ns are left out; ttl_ns <= 0: none); other store calls
+ * may come between steps: series that come meanwhile may be left out, series removed meanwhile may
+ * still be shown. oca_prom_snapshot_render (any thread, never two at once on one snapshot, and
+ * no store call needed) sorts it unless it was copied in the cached order, and appends the
+ * exposition to out: families sorted by name, series by label set, so the same store always gives
+ * the same bytes. oca_prom_state_release (loop thread) frees it and keeps its order for the next
+ * scrape when the set of series is still the same. Series and families removed while snapshots
+ * are out are freed once the last one is released, and the store must not be freed before that. */
 struct oca_prom_snapshot;
-struct oca_prom_snapshot *oca_prom_state_snapshot(struct oca_prom_state *st, enum oca_prom_format fmt);
+struct oca_prom_snapshot *oca_prom_state_snapshot(struct oca_prom_state *st, enum oca_prom_format fmt,
+                                                  uint64_t now_ns, int64_t ttl_ns);
+bool oca_prom_state_snapshot_step(struct oca_prom_state *st, struct oca_prom_snapshot *snap, size_t max_series);
 void oca_prom_snapshot_render(struct oca_prom_snapshot *snap, struct oca_buf *out);
 void oca_prom_state_release(struct oca_prom_state *st, struct oca_prom_snapshot *snap);
 
-/* The three steps at once, on the loop thread (tests, small stores). */
+/* All steps at once on the loop thread, nothing left out for age (tests, small stores). */
 void oca_prom_state_render(struct oca_prom_state *st, enum oca_prom_format fmt, struct oca_buf *out);
 
 void oca_prom_state_get_stats(const struct oca_prom_state *st, struct oca_prom_state_stats *out);

@@ -373,7 +373,8 @@ static void test_snapshot_outlives_expiry_and_changes(void **state)
     const uint64_t s = 1000000000;
     add_json(st, SUM("b", 2, true, PT(1, 2, 3)) "," SUM("a", 2, true, PT(1, 2, 4)), 10 * s);
     char *before = render(st);
-    struct oca_prom_snapshot *snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT);
+    struct oca_prom_snapshot *snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT, 0, 0);
+    assert_true(oca_prom_state_snapshot_step(st, snap, SIZE_MAX));
     /* Everything expires and new values come while the snapshot is out: it shows what it copied. */
     assert_int_equal(oca_prom_state_expire(st, 500 * s, 60 * (int64_t)s), 3);
     add_json(st, SUM("c", 2, true, PT(1, 2, 5)), 500 * s);
@@ -390,7 +391,8 @@ static void test_snapshot_outlives_expiry_and_changes(void **state)
 
     /* A snapshot sorted while a series came must not hand its order on: the next render is
      * sorted and complete. */
-    snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT);
+    snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT, 0, 0);
+    assert_true(oca_prom_state_snapshot_step(st, snap, SIZE_MAX));
     add_json(st, SUM("d", 2, true, PT(1, 2, 6)) "," SUM("a", 2, true, PT(1, 2, 7)), 500 * s);
     oca_prom_snapshot_render(snap, &out);
     oca_prom_state_release(st, snap);
@@ -403,6 +405,73 @@ static void test_snapshot_outlives_expiry_and_changes(void **state)
     assert_true(strstr(text, "c_total") < strstr(text, "d_total"));
     free(text);
     free(again);
+    oca_prom_state_free(st);
+}
+
+/* A gauge point of series queue="qN". */
+#define QPT(n, t) "{\"timeUnixNano\":\"" #t "\",\"asInt\":\"" #n "\",\"attributes\":[{\"key\":\"queue\"," \
+                  "\"value\":{\"stringValue\":\"q" #n "\"}}]}"
+#define QGAUGE(name, pts) "{\"name\":\"" name "\",\"gauge\":{\"dataPoints\":[" pts "]}}"
+
+static void test_snapshot_in_steps(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    const uint64_t s = 1000000000;
+    add_json(st, QGAUGE("depth", QPT(3, 1) "," QPT(1, 1) "," QPT(2, 1)) "," QGAUGE("zz", QPT(9, 1)), 10 * s);
+    add_json(st, QGAUGE("old", QPT(5, 1)), 1 * s);
+
+    /* One series per step; between steps a series comes (into a new family too), the old one
+     * expires and comes back: the output is sorted, has no duplicate, and is complete for what
+     * was there when the snapshot began and not expired (ttl 60 s at 65 s leaves "old" out). */
+    struct oca_prom_snapshot *snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT, 65 * s, 60 * (int64_t)s);
+    size_t steps = 0;
+    while (!oca_prom_state_snapshot_step(st, snap, 1)) {
+        if (++steps == 2) {
+            add_json(st, QGAUGE("depth", QPT(0, 2)) "," QGAUGE("aa", QPT(7, 2)), 65 * s);
+            assert_int_equal(oca_prom_state_expire(st, 65 * s, 60 * (int64_t)s), 1);
+            add_json(st, QGAUGE("old", QPT(5, 2)), 65 * s);
+        }
+    }
+    struct oca_buf out = { 0 };
+    oca_prom_snapshot_render(snap, &out);
+    oca_prom_state_release(st, snap);
+    const char *d1 = strstr(out.data, "depth{" LBL ",queue=\"q1\"} 1\n");
+    const char *d2 = strstr(out.data, "depth{" LBL ",queue=\"q2\"} 2\n");
+    const char *d3 = strstr(out.data, "depth{" LBL ",queue=\"q3\"} 3\n");
+    const char *z = strstr(out.data, "zz{" LBL ",queue=\"q9\"} 9\n");
+    assert_true(d1 && d2 && d3 && z && d1 < d2 && d2 < d3 && d3 < z);
+    const char *t = strstr(out.data, "# TYPE target_info gauge");
+    assert_true(t && t > d3 && t < z);
+    expect_no(out.data, "old{");
+    oca_buf_free(&out);
+
+    /* Everything is there on the next scrape, "old" (which is back) included, in order. */
+    char *text = render(st);
+    assert_true(strstr(text, "aa{") < strstr(text, "depth{" LBL ",queue=\"q0\"} 0"));
+    expect_line(text, "old{" LBL ",queue=\"q5\"} 5");
+    char *again = render(st);
+    assert_string_equal(text, again);
+    free(text);
+    free(again);
+
+    /* A scrape that left a stale series out keeps no order: once the series is updated again it
+     * is shown (without a change in the set of series). */
+    add_json(st, QGAUGE("depth", QPT(1, 3)), 200 * s);
+    snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT, 200 * s, 60 * (int64_t)s);
+    assert_true(oca_prom_state_snapshot_step(st, snap, SIZE_MAX));
+    oca_prom_snapshot_render(snap, &out);
+    oca_prom_state_release(st, snap);
+    expect_line(out.data, "depth{" LBL ",queue=\"q1\"} 1");
+    expect_no(out.data, "q9");
+    expect_no(out.data, "q0");
+    oca_buf_free(&out);
+    add_json(st, QGAUGE("zz", QPT(9, 4)), 201 * s);
+    text = render(st);
+    expect_line(text, "zz{" LBL ",queue=\"q9\"} 9");
+    expect_line(text, "depth{" LBL ",queue=\"q1\"} 1");
+    free(text);
     oca_prom_state_free(st);
 }
 
@@ -420,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_sorted_output_and_options),
         cmocka_unit_test(test_open_metrics_and_exemplars),
         cmocka_unit_test(test_snapshot_outlives_expiry_and_changes),
+        cmocka_unit_test(test_snapshot_in_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
