@@ -875,6 +875,7 @@ struct snap_entry {
     const struct family *fam;
     const char *labels;     /* s->fam and s->labels, so that sorting and rendering touch no series */
     size_t rank;            /* fam's position by name, for sorting */
+    uint64_t key;           /* 8 bytes of labels, while sorting */
     double value, sum;
     uint64_t count, time_ns;
     size_t nums;            /* histogram: n_bounds bounds then n_bounds + 1 bucket counts in snap->nums;
@@ -900,6 +901,7 @@ struct oca_prom_snapshot {
     size_t pos;
     size_t table_cap;
     uint64_t rank_epoch;    /* families ranked after the snapshot began are left out */
+    size_t n_ranks;         /* families ranked when it began (ranks are below it) */
     struct snap_entry *v;
     size_t n, cap_v;
     double *nums;
@@ -1006,6 +1008,7 @@ struct oca_prom_snapshot *oca_prom_state_snapshot(struct oca_prom_state *st, enu
     if (!st->sorted || st->sorted_gen != st->gen) {
         rank_families(st);
         snap->rank_epoch = st->rank_epoch;
+        snap->n_ranks = st->families.n;
         snap->table_cap = st->series.cap;
         snap->needs_sort = true;
     }
@@ -1030,6 +1033,7 @@ bool oca_prom_state_snapshot_step(struct oca_prom_state *st, struct oca_prom_sna
         snap->n = snap->n_nums = snap->n_ex = snap->pos = snap->skipped = 0;
         rank_families(st);
         snap->rank_epoch = st->rank_epoch;
+        snap->n_ranks = st->families.n;
         snap->table_cap = st->series.cap;
     }
     for (; snap->pos < st->series.cap && snap->n < end; snap->pos++)
@@ -1040,12 +1044,76 @@ bool oca_prom_state_snapshot_step(struct oca_prom_state *st, struct oca_prom_sna
     return snap->complete;
 }
 
+/* Series sort by family rank, then labels, as a most-significant-digit radix sort on 8 bytes of
+ * labels at a time: labels of one family share long prefixes (job, instance, label names), which
+ * make strcmp slow and each of its calls two cache misses (a 100k-series qsort took 90 ms). Each
+ * pass sorts integers; runs that agree on their 8 bytes go on with the next 8. */
 static int entry_cmp(const void *a, const void *b)
 {
     const struct snap_entry *x = a, *y = b;
     if (x->rank != y->rank)
         return x->rank < y->rank ? -1 : 1;
-    return strcmp(x->labels, y->labels);
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* The 8 bytes at p (a string), big-endian so that integer order is byte order; bytes after the
+ * end are 0. */
+static uint64_t key_at(const char *p)
+{
+    uint64_t key = 0;
+    for (int k = 0; k < 8; k++) {
+        key = key << 8 | (unsigned char)*p;
+        if (*p)
+            p++;
+    }
+    return key;
+}
+
+/* Whether the string a key was read from ended within it. */
+static bool key_ends(uint64_t key)
+{
+    for (int k = 0; k < 8; k++)
+        if (!(key >> (8 * k) & 0xff))
+            return true;
+    return false;
+}
+
+/* v[0..n) all have one rank, and labels that agree on their first depth bytes, none ending there. */
+static void sort_labels(struct snap_entry *v, size_t n, size_t depth)
+{
+    while (n > 1) {
+        bool all_same = true;
+        for (size_t i = 0; i < n; i++) {
+            v[i].key = key_at(v[i].labels + depth);
+            all_same = all_same && v[i].key == v[0].key;
+        }
+        if (!all_same)
+            break;
+        if (key_ends(v[0].key))
+            return;     /* all equal */
+        depth += 8;
+    }
+    if (n < 2)
+        return;
+    qsort(v, n, sizeof(*v), entry_cmp);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+            ;
+        if (j - i > 1 && !key_ends(v[i].key))
+            sort_labels(v + i, j - i, depth + 8);
+    }
+}
+
+static void sort_entries(struct oca_prom_snapshot *snap)
+{
+    for (size_t i = 0; i < snap->n; i++)
+        snap->v[i].key = 0;
+    qsort(snap->v, snap->n, sizeof(*snap->v), entry_cmp);   /* by rank */
+    for (size_t i = 0, j; i < snap->n; i = j) {
+        for (j = i + 1; j < snap->n && snap->v[j].rank == snap->v[i].rank; j++)
+            ;
+        sort_labels(snap->v + i, j - i, 0);
+    }
 }
 
 struct out {
@@ -1206,7 +1274,7 @@ static size_t put_family(const struct out *o, const struct family *f)
 void oca_prom_snapshot_render(struct oca_prom_snapshot *snap, struct oca_buf *out)
 {
     if (snap->needs_sort && !snap->sorted) {
-        qsort(snap->v, snap->n, sizeof(*snap->v), entry_cmp);
+        sort_entries(snap);
         snap->sorted = true;
     }
     struct out o = { .b = out, .om = snap->fmt == OCA_PROM_OPENMETRICS, .ts = snap->timestamps };

@@ -475,6 +475,56 @@ static void test_snapshot_in_steps(void **state)
     oca_prom_state_free(st);
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The radix sort of labels against strcmp: values that share long prefixes, end inside one
+ * another's 8-byte chunk, or differ only past 16 bytes. */
+static void test_sort_matches_strcmp(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    struct oca_buf j = { 0 };
+    uint64_t r = 88172645463325252u;
+    for (int i = 0; i < 400; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        char v[64];
+        size_t len = r % 40;
+        for (size_t k = 0; k < len; k++)
+            v[k] = "aab"[(r >> (k % 60)) % 3];
+        v[len] = '\0';
+        oca_buf_printf(&j, "%s{\"timeUnixNano\":\"1\",\"asInt\":\"1\",\"attributes\":[{\"key\":\"route\","
+                           "\"value\":{\"stringValue\":\"/api/v1/items/%s\"}}]}", i ? "," : "", v);
+    }
+    char *req = NULL;
+    size_t n = strlen(j.data) + 64;
+    req = malloc(n + 64);
+    snprintf(req, n + 64, "{\"name\":\"m\",\"gauge\":{\"dataPoints\":[%s]}}", j.data);
+    add_json(st, req, 1);
+    free(req);
+    oca_buf_free(&j);
+    char *text = render(st);
+    char *lines[512];
+    size_t n_lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (strncmp(line, "m{", 2) == 0)
+            lines[n_lines++] = line;
+    assert_true(n_lines > 100);
+    char *sorted[512];
+    memcpy(sorted, lines, n_lines * sizeof(*lines));
+    qsort(sorted, n_lines, sizeof(*sorted), str_cmp);
+    for (size_t i = 0; i < n_lines; i++) {
+        assert_string_equal(lines[i], sorted[i]);
+        if (i)
+            assert_true(strcmp(lines[i - 1], lines[i]) < 0);   /* no duplicates */
+    }
+    free(text);
+    oca_prom_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_open_metrics_and_exemplars),
         cmocka_unit_test(test_snapshot_outlives_expiry_and_changes),
         cmocka_unit_test(test_snapshot_in_steps),
+        cmocka_unit_test(test_sort_matches_strcmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
