@@ -11,6 +11,7 @@
 
 #include "base/arena.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "payload.h"
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Metrics__V1__Metric Metric;
@@ -18,18 +19,6 @@ typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint Point;
 
 #define METRICS 100
 #define T0 UINT64_C(1700000000000000000)
-
-static KeyValue *string_kv(struct oca_arena *a, const char *k, const char *v)
-{
-    KeyValue *kv = oca_arena_alloc(a, sizeof(*kv));
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = oca_arena_strdup(a, k);
-    kv->value = oca_arena_alloc(a, sizeof(*kv->value));
-    opentelemetry__proto__common__v1__any_value__init(kv->value);
-    kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    kv->value->string_value = oca_arena_strdup(a, v);
-    return kv;
-}
 
 /* Series k: metric k % METRICS, label set k / METRICS. */
 static Point *make_point(struct oca_arena *a, size_t k)
@@ -40,8 +29,8 @@ static Point *make_point(struct oca_arena *a, size_t k)
     snprintf(route, sizeof(route), "/api/v1/items/%zu", k / METRICS);
     p->n_attributes = 2;
     p->attributes = oca_arena_alloc(a, 2 * sizeof(KeyValue *));
-    p->attributes[0] = string_kv(a, "http.route", route);
-    p->attributes[1] = string_kv(a, "http.method", k / METRICS % 2 ? "POST" : "GET");
+    p->attributes[0] = bench_string_kv(a, "http.route", route);
+    p->attributes[1] = bench_string_kv(a, "http.method", k / METRICS % 2 ? "POST" : "GET");
     p->start_time_unix_nano = T0;
     p->time_unix_nano = T0 + 1000000000;
     p->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
@@ -57,9 +46,9 @@ static uint8_t *make_request(size_t first, size_t n, size_t *len)
     opentelemetry__proto__resource__v1__resource__init(res);
     res->n_attributes = 3;
     res->attributes = oca_arena_alloc(a, 3 * sizeof(KeyValue *));
-    res->attributes[0] = string_kv(a, "service.name", "bench-service");
-    res->attributes[1] = string_kv(a, "service.instance.id", "6f1c2f8e-9a4b-4c1d-8e2f-0a1b2c3d4e5f");
-    res->attributes[2] = string_kv(a, "host.name", "bench-host");
+    res->attributes[0] = bench_string_kv(a, "service.name", "bench-service");
+    res->attributes[1] = bench_string_kv(a, "service.instance.id", "6f1c2f8e-9a4b-4c1d-8e2f-0a1b2c3d4e5f");
+    res->attributes[2] = bench_string_kv(a, "host.name", "bench-host");
 
     Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = oca_arena_alloc(a, sizeof(*sm));
     opentelemetry__proto__metrics__v1__scope_metrics__init(sm);
@@ -120,18 +109,6 @@ static uint8_t *make_request(size_t first, size_t n, size_t *len)
     return out;
 }
 
-static int write_file(const char *dir, const char *name, const void *p, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
-        perror(path);
-        return 1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 5) {
@@ -148,17 +125,13 @@ int main(int argc, char **argv)
         uint8_t *body = make_request(first, first + per <= series ? per : series - first, &len);
         char name[32];
         snprintf(name, sizeof(name), "load-%03zu.pb", files);
-        rc |= write_file(argv[1], name, body + 5, len);
+        rc |= bench_write_file(argv[1], name, body + 5, len);
         bytes += len;
         free(body);
     }
     uint8_t *framed = make_request(0, update, &len);
-    framed[0] = 0;
-    framed[1] = (uint8_t)(len >> 24);
-    framed[2] = (uint8_t)(len >> 16);
-    framed[3] = (uint8_t)(len >> 8);
-    framed[4] = (uint8_t)len;
-    rc |= write_file(argv[1], "update.grpc", framed, len + 5);
+    bench_grpc_prefix(framed, len);
+    rc |= bench_write_file(argv[1], "update.grpc", framed, len + 5);
     free(framed);
     printf("prometheus payload: %zu series in %zu requests (%zu bytes), update request %zu points (%zu bytes)\n",
            series, files, bytes, update, len);

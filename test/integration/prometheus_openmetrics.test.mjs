@@ -10,17 +10,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import zlib from 'node:zlib';
 import grpc from '@grpc/grpc-js';
-import protoLoader from '@grpc/proto-loader';
 import { Agent, tempDir, waitFor } from './lib/agent.mjs';
 import { freePorts, httpRequest, parseProm, waitListening } from './lib/net.mjs';
+import { MetricsService, exportStream } from './lib/opencensus.mjs';
 import { DEADLINE, Prometheus } from './lib/prometheus.mjs';
 
-const loadOpts = { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true, includeDirs: [path.resolve('proto')] };
-const MetricsService = grpc.loadPackageDefinition(protoLoader.loadSync(
-  'opencensus/proto/agent/metrics/v1/metrics_service.proto', loadOpts)).opencensus.proto.agent.metrics.v1.MetricsService;
 
 // What Prometheus 2.x sends.
 const PROM_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,' +
@@ -80,17 +76,6 @@ async function scrape(port, headers) {
   assert.equal(r.status, 200);
   const body = r.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(r.body) : r.body;
   return { text: body.toString('utf8'), type: r.headers['content-type'] };
-}
-
-function exportStream(client, messages) {
-  return new Promise((resolve) => {
-    const call = client.Export();
-    call.on('data', () => {});
-    call.on('error', () => {});
-    call.on('status', (s) => resolve(s));
-    for (const m of messages) call.write(m);
-    call.end();
-  });
 }
 
 // Every metric type of the OpenCensus client, two label values each for the scalar ones.
