@@ -40,8 +40,6 @@ struct family {
     char *unit;                     /* Prometheus unit (seconds, bytes ...) for OpenMetrics; "" for none */
     enum prom_type type;
     size_t n_series;
-    size_t rank;                    /* position by name; set on the loop thread when a snapshot begins */
-    uint64_t rank_epoch;            /* the store's rank_epoch when rank was set */
     bool conflict_logged;
 };
 
@@ -84,7 +82,7 @@ struct oca_prom_state {
      * every series that came or went), so a scrape of a steady set of series costs no sort. */
     struct series **sorted;
     size_t n_sorted, cap_sorted;
-    uint64_t gen, sorted_gen, rank_epoch;
+    uint64_t gen, sorted_gen;
     /* The arrays of the last snapshot released, reused by the next one: fresh multi-MiB arrays cost
      * the loop thread their page faults on every scrape. */
     struct snap_entry *spare_v;
@@ -874,7 +872,7 @@ struct snap_entry {
     struct series *s;       /* read only; not const so that release can keep the order */
     const struct family *fam;
     const char *labels;     /* s->fam and s->labels, so that sorting and rendering touch no series */
-    size_t rank;            /* fam's position by name, for sorting */
+    size_t rank;            /* fam's position by name among the snapshot's families, while sorting */
     uint64_t key;           /* 8 bytes of labels, while sorting */
     double value, sum;
     uint64_t count, time_ns;
@@ -900,8 +898,6 @@ struct oca_prom_snapshot {
      * valid), or a bucket of the series table, whose size must not change meanwhile. */
     size_t pos;
     size_t table_cap;
-    uint64_t rank_epoch;    /* families ranked after the snapshot began are left out */
-    size_t n_ranks;         /* families ranked when it began (ranks are below it) */
     struct snap_entry *v;
     size_t n, cap_v;
     double *nums;
@@ -934,7 +930,7 @@ static void copy_entry(struct oca_prom_snapshot *snap, struct series *s)
         snap->v = oca_xrealloc(snap->v, snap->cap_v * sizeof(*snap->v));
     }
     struct snap_entry *e = &snap->v[snap->n++];
-    *e = (struct snap_entry){ .s = s, .fam = s->fam, .labels = s->labels, .rank = s->fam->rank,
+    *e = (struct snap_entry){ .s = s, .fam = s->fam, .labels = s->labels,
                               .value = s->value, .sum = s->sum, .count = s->count, .time_ns = s->time_ns,
                               .ex = NO_EXEMPLARS };
     size_t n_ex = 1;
@@ -961,28 +957,6 @@ static void copy_entry(struct oca_prom_snapshot *snap, struct series *s)
     }
 }
 
-static int family_cmp(const void *a, const void *b)
-{
-    return strcmp((*(const struct family *const *)a)->name, (*(const struct family *const *)b)->name);
-}
-
-/* Numbers the families in name order, so sorting series compares two integers, not two names. */
-static void rank_families(struct oca_prom_state *st)
-{
-    struct family **all = oca_xmalloc((st->families.n + 1) * sizeof(*all));
-    size_t n = 0;
-    for (size_t k = 0; k < st->families.cap; k++)
-        for (struct family *f = st->families.slots[k]; f; f = f->next)
-            all[n++] = f;
-    qsort(all, n, sizeof(*all), family_cmp);
-    st->rank_epoch++;
-    for (size_t i = 0; i < n; i++) {
-        all[i]->rank = i;
-        all[i]->rank_epoch = st->rank_epoch;
-    }
-    free(all);
-}
-
 struct oca_prom_snapshot *oca_prom_state_snapshot(struct oca_prom_state *st, enum oca_prom_format fmt,
                                                   uint64_t now_ns, int64_t ttl_ns)
 {
@@ -1006,9 +980,6 @@ struct oca_prom_snapshot *oca_prom_state_snapshot(struct oca_prom_state *st, enu
     st->spare_nums = NULL;
     st->cap_spare_nums = 0;
     if (!st->sorted || st->sorted_gen != st->gen) {
-        rank_families(st);
-        snap->rank_epoch = st->rank_epoch;
-        snap->n_ranks = st->families.n;
         snap->table_cap = st->series.cap;
         snap->needs_sort = true;
     }
@@ -1031,15 +1002,11 @@ bool oca_prom_state_snapshot_step(struct oca_prom_state *st, struct oca_prom_sna
     if (st->series.cap != snap->table_cap) {
         /* The table grew and its chains moved: start again (what was copied is still valid). */
         snap->n = snap->n_nums = snap->n_ex = snap->pos = snap->skipped = 0;
-        rank_families(st);
-        snap->rank_epoch = st->rank_epoch;
-        snap->n_ranks = st->families.n;
         snap->table_cap = st->series.cap;
     }
     for (; snap->pos < st->series.cap && snap->n < end; snap->pos++)
         for (struct series *s = st->series.slots[snap->pos]; s; s = s->next)
-            if (s->fam->rank_epoch == snap->rank_epoch)
-                copy_entry(snap, s);
+            copy_entry(snap, s);
     snap->complete = snap->pos == st->series.cap;
     return snap->complete;
 }
@@ -1104,8 +1071,58 @@ static void sort_labels(struct snap_entry *v, size_t n, size_t depth)
     }
 }
 
+struct fam_rank {
+    const struct family *fam;
+    size_t rank;
+};
+
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct fam_rank *)a)->fam, y = (uintptr_t)((const struct fam_rank *)b)->fam;
+    return x < y ? -1 : x > y;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const struct fam_rank *const *)a)->fam->name, (*(const struct fam_rank *const *)b)->fam->name);
+}
+
+/* Numbers the snapshot's families in name order (here, off the loop thread: a store may hold
+ * very many families), so that sorting series compares integers, not names. */
+static void rank_entries(struct oca_prom_snapshot *snap)
+{
+    struct fam_rank *fr = oca_xmalloc((snap->n + 1) * sizeof(*fr));
+    size_t nf = 0;
+    for (size_t i = 0; i < snap->n; i++)
+        if (i == 0 || snap->v[i].fam != snap->v[i - 1].fam)
+            fr[nf++].fam = snap->v[i].fam;
+    qsort(fr, nf, sizeof(*fr), by_address);
+    size_t u = 0;
+    for (size_t i = 0; i < nf; i++)
+        if (u == 0 || fr[i].fam != fr[u - 1].fam)
+            fr[u++] = fr[i];
+    struct fam_rank **names = oca_xmalloc((u + 1) * sizeof(*names));
+    for (size_t i = 0; i < u; i++)
+        names[i] = &fr[i];
+    qsort(names, u, sizeof(*names), by_name);
+    for (size_t i = 0; i < u; i++)
+        names[i]->rank = i;
+    for (size_t i = 0; i < snap->n; i++) {
+        struct fam_rank key = { .fam = snap->v[i].fam };
+        if (i > 0 && snap->v[i].fam == snap->v[i - 1].fam) {
+            snap->v[i].rank = snap->v[i - 1].rank;
+            continue;
+        }
+        const struct fam_rank *hit = bsearch(&key, fr, u, sizeof(*fr), by_address);
+        snap->v[i].rank = hit->rank;
+    }
+    free(names);
+    free(fr);
+}
+
 static void sort_entries(struct oca_prom_snapshot *snap)
 {
+    rank_entries(snap);
     for (size_t i = 0; i < snap->n; i++)
         snap->v[i].key = 0;
     qsort(snap->v, snap->n, sizeof(*snap->v), entry_cmp);   /* by rank */
