@@ -78,7 +78,12 @@ struct scrape {
     bool gzip, zipped_ok;
     struct oca_prom_snapshot *snap;
     struct oca_buf text, zipped;
+    size_t text_len;
     uv_work_t work;
+    /* For the debug line of each scrape: what it cost the loop thread (copying: begin and slices;
+     * the answer: release, respond, free) and the pool. */
+    uint64_t copy_ns, longest_ns, answer_ns, pool_ns;
+    unsigned slices;
 };
 
 /* st comes first: the unit test reads the store through self->state to watch expiry. */
@@ -211,11 +216,23 @@ static void scrape_free(struct scrape *sc)
 static void render_work(uv_work_t *w)
 {
     struct scrape *sc = w->data;
+    uint64_t t0 = uv_hrtime();
     oca_prom_snapshot_render(sc->snap, &sc->text);
+    sc->text_len = sc->text.len;
     if (sc->gzip && sc->text.len > 0)
         sc->zipped_ok = gzip_into(&sc->text, &sc->zipped);
     if (sc->zipped_ok)
         oca_buf_free(&sc->text);    /* here, not on the loop thread: returning MiBs of pages takes time */
+    sc->pool_ns = uv_hrtime() - t0;
+}
+
+/* Adds the loop time since t0 to the scrape's copying account. */
+static void account(struct scrape *sc, uint64_t t0)
+{
+    uint64_t d = uv_hrtime() - t0;
+    sc->copy_ns += d;
+    if (d > sc->longest_ns)
+        sc->longest_ns = d;
 }
 
 static void finish_if_idle(struct prom_exporter *px);
@@ -226,6 +243,7 @@ static void render_done(uv_work_t *w, int status)
     (void)status;
     struct scrape *sc = w->data;
     struct prom_exporter *px = sc->px;
+    uint64_t t0 = uv_hrtime();
     px->running = NULL;
     px->queued = false;
     oca_prom_state_release(px->st, sc->snap);
@@ -248,6 +266,11 @@ static void render_done(uv_work_t *w, int status)
         else
             oca_http_respond(s, 200, h, 1, sc->text.data ? sc->text.data : "", sc->text.len);
     }
+    sc->answer_ns = uv_hrtime() - t0;
+    oca_log_debug(px->self->id, "scrape%s: %zu bytes%s; loop thread: copy %.2f ms in %u turns (longest %.2f ms), "
+                  "answer %.2f ms; thread pool %.2f ms", sc->stream ? "" : " (client gone)", sc->text_len,
+                  sc->zipped_ok ? " gzipped" : "", sc->copy_ns / 1e6, sc->slices + 1, sc->longest_ns / 1e6,
+                  sc->answer_ns / 1e6, sc->pool_ns / 1e6);
     scrape_free(sc);
     start_next(px);
     finish_if_idle(px);
@@ -258,7 +281,11 @@ static void on_slice(uv_idle_t *h)
 {
     struct prom_exporter *px = h->data;
     struct scrape *sc = px->running;
-    if (!oca_prom_state_snapshot_step(px->st, sc->snap, SNAPSHOT_SLICE))
+    uint64_t t0 = uv_hrtime();
+    bool complete = oca_prom_state_snapshot_step(px->st, sc->snap, SNAPSHOT_SLICE);
+    sc->slices++;
+    account(sc, t0);
+    if (!complete)
         return;
     uv_idle_stop(&px->slicer);
     px->queued = true;
@@ -281,7 +308,9 @@ static void start_next(struct prom_exporter *px)
         px->queue_tail = &px->queue;
     sc->next = NULL;
     px->running = sc;
-    sc->snap = oca_prom_state_snapshot(px->st, sc->fmt, uv_hrtime(), px->cfg->metric_expiration);
+    uint64_t t0 = uv_hrtime();
+    sc->snap = oca_prom_state_snapshot(px->st, sc->fmt, t0, px->cfg->metric_expiration);
+    account(sc, t0);
     uv_idle_start(&px->slicer, on_slice);
 }
 

@@ -5,7 +5,8 @@
 # once with nobody scraping, once while a client scrapes /metrics (gzip, as Prometheus asks) every
 # second. Prints the scrape times (the first one, which sorts the new set, then p50/max), the
 # update latency p50/p99/max in both phases (a scrape that stalled the loop shows in p99/max) and
-# the agent's peak RSS. BENCH_SMOKE=1: 2,000 series, one scrape, checks every series is in it and
+# the agent's peak RSS, and from the exporter's debug line per scrape what each cost the loop thread
+# (in all, and its longest turn) and the thread pool. BENCH_SMOKE=1: 2,000 series, one scrape, checks every series is in it and
 # that the updates were all accepted; exits non-zero when not.
 set -u
 cd "$(dirname "$0")/../.."
@@ -45,7 +46,7 @@ exporters:
 service:
   telemetry:
     logs:
-      level: warn
+      level: debug
     metrics:
       address: 127.0.0.1:$METRICS_PORT
   pipelines:
@@ -55,7 +56,7 @@ service:
 YAML
 
 fail() { echo "bench prometheus: $*"; cat "$work/agent.log" 2>/dev/null; exit 1; }
-"$AGENT" --config "$work/agent.yaml" 2>"$work/agent.log" &
+"$AGENT" --config "$work/agent.yaml" 2>>"$work/agent.log" &    # appending, so it can be emptied
 pid=$!
 deadline=$(($(date +%s) + 10))
 until curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$PROM_PORT/metrics"; do
@@ -109,6 +110,7 @@ if [ "$SMOKE" = 1 ]; then
 fi
 
 updates "$work/quiet.log" -D "$PHASE_SECONDS" --rps="$RPS" >"$work/quiet.txt" 2>&1
+: >"$work/agent.log"    # the scrapes' debug lines from here on
 ( while :; do scrape /dev/null >>"$work/scrapes.txt"; sleep 1; done ) &
 scraper=$!
 updates "$work/busy.log" -D "$PHASE_SECONDS" --rps="$RPS" >"$work/busy.txt" 2>&1
@@ -125,10 +127,19 @@ n_scrapes=$1; s50=$2; smax=$3
 set -- $(latency "$work/quiet.log"); q50=$1; q99=$2; qmax=$3
 set -- $(latency "$work/busy.log"); b50=$1; b99=$2; bmax=$3
 qfail=$(h2count failed "$work/quiet.txt"); bfail=$(h2count failed "$work/busy.txt")
+# "scrape: N bytes gzipped; loop thread: copy X ms in T turns (longest Y ms), answer A ms; thread pool Z ms"
+field() { sed -n "s/.*scrape: .*$1.*/\\1/p" "$work/agent.log" | sort -n; }
+p50max() { awk '{ v[NR] = $1 } END { i = int((NR + 1) / 2); if (i < 1) { print "- -"; exit } print v[i], v[NR] }'; }
+copy=$(field 'copy \([0-9.]*\) ms' | p50max)
+turns=$(field 'in \([0-9]*\) turns' | tail -1)
+longest=$(field 'longest \([0-9.]*\) ms' | tail -1)
+answer=$(field 'answer \([0-9.]*\) ms' | p50max)
+pool=$(field 'thread pool \([0-9.]*\) ms' | p50max)
 printf '\n%s\n' "prometheus exporter, $(cat "$work/gen.txt")"
 printf '%s\n' "scrape ($((bytes / 1024)) KiB of text, gzip): first after loading $(awk -v t="$first" 'BEGIN { printf "%.1f", t * 1000 }') ms; while updating: p50 $s50 ms, max $smax ms over $n_scrapes scrapes"
 printf '| %-34s | %7s | %7s | %7s | %6s |\n' "OTLP/gRPC updates, $((2 * RPS))/s x $UPDATE points" "p50 ms" "p99 ms" "max ms" failed
 printf '|%s|\n' "------------------------------------|---------|---------|---------|--------"
 printf '| %-34s | %7s | %7s | %7s | %6s |\n' "nobody scraping" "$q50" "$q99" "$qmax" "${qfail:-?}"
 printf '| %-34s | %7s | %7s | %7s | %6s |\n' "scraped every second" "$b50" "$b99" "$bmax" "${bfail:-?}"
+printf '%s\n' "each scrape (p50 / max): loop thread: copy $(echo $copy | sed 's# # / #') ms in ${turns:-?} turns (longest ${longest:-?} ms), answer $(echo $answer | sed 's# # / #') ms; thread pool $(echo $pool | sed 's# # / #') ms"
 printf '%s\n' "agent RSS: idle $(awk -v k="$idle" 'BEGIN { printf "%.1f", k / 1024 }') MiB, peak $(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }') MiB with $SERIES series"
