@@ -69,7 +69,7 @@ static const struct oca_field prom_fields[] = {
 
 struct prom_exporter;
 
-/* One scrape, waiting in the queue or being rendered on the thread pool. */
+/* One scrape: waiting in the queue, being copied (a slice per loop turn), or on the thread pool. */
 struct scrape {
     struct scrape *next;
     struct prom_exporter *px;

@@ -991,10 +991,10 @@ bool oca_prom_state_snapshot_step(struct oca_prom_state *st, struct oca_prom_sna
 {
     if (snap->complete)
         return true;
-    size_t end = snap->n + max_series;
+    size_t seen = 0;    /* visited, copied or not: a slice of stale series is a slice too */
     if (!snap->needs_sort) {
         /* The sorted array is replaced only by a release, and removed series are parked. */
-        while (snap->pos < st->n_sorted && snap->n < end)
+        while (snap->pos < st->n_sorted && seen++ < max_series)
             copy_entry(snap, st->sorted[snap->pos++]);
         snap->complete = snap->pos == st->n_sorted;
         return snap->complete;
@@ -1004,8 +1004,8 @@ bool oca_prom_state_snapshot_step(struct oca_prom_state *st, struct oca_prom_sna
         snap->n = snap->n_nums = snap->n_ex = snap->pos = snap->skipped = 0;
         snap->table_cap = st->series.cap;
     }
-    for (; snap->pos < st->series.cap && snap->n < end; snap->pos++)
-        for (struct series *s = st->series.slots[snap->pos]; s; s = s->next)
+    for (; snap->pos < st->series.cap && seen < max_series; snap->pos++)
+        for (struct series *s = st->series.slots[snap->pos]; s; s = s->next, seen++)
             copy_entry(snap, s);
     snap->complete = snap->pos == st->series.cap;
     return snap->complete;
@@ -1334,7 +1334,8 @@ void oca_prom_state_release(struct oca_prom_state *st, struct oca_prom_snapshot 
     if (!snap)
         return;
     /* A snapshot sorted off the loop thread gives its order to the next scrape, if nothing came or went. */
-    if (snap->sorted && snap->complete && !snap->skipped && snap->gen == st->gen) {
+    /* Only the last snapshot out may replace the array: another may be stepping through it. */
+    if (snap->sorted && snap->complete && !snap->skipped && snap->gen == st->gen && st->pins == 1) {
         if (st->cap_sorted < snap->n + 1) {
             free(st->sorted);
             st->cap_sorted = snap->n + 1;
