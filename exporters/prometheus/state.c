@@ -327,6 +327,7 @@ static char *render_labels(struct labels *l, size_t keep)
     qsort(l->v + keep, l->n - keep, sizeof(*l->v), label_cmp);
     struct oca_buf b = { 0 };
     oca_buf_reserve(&b, 64);
+    oca_buf_reset(&b);     /* "" when there are no labels at all */
     for (size_t i = keep; i < l->n; i++) {
         bool same = i > keep && strcmp(l->v[i].name, l->v[i - 1].name) == 0;
         if (same) {

@@ -525,6 +525,26 @@ static void test_sort_matches_strcmp(void **state)
     oca_prom_state_free(st);
 }
 
+/* A point with no resource, no scope and no attributes has no labels at all (found by the fuzzer:
+ * its label string was left unterminated). */
+static void test_series_without_labels(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    const char *json = "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"bare\",\"gauge\":"
+                       "{\"dataPoints\":[{\"timeUnixNano\":\"1\",\"asInt\":\"3\"}]}}]}]}]}";
+    struct oca_batch *b = NULL;
+    assert_int_equal(oca_batch_decode(OCA_SIGNAL_METRICS, OCA_ENCODING_JSON, (const uint8_t *)json, strlen(json),
+                                      &b, NULL, 0), OCA_OK);
+    assert_int_equal(oca_prom_state_add(st, b->metrics, 1), 1);
+    oca_batch_unref(b);
+    char *text = render(st);
+    assert_string_equal(text, "# TYPE bare gauge\nbare 3\n");
+    free(text);
+    oca_prom_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_outlives_expiry_and_changes),
         cmocka_unit_test(test_snapshot_in_steps),
         cmocka_unit_test(test_sort_matches_strcmp),
+        cmocka_unit_test(test_series_without_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
