@@ -324,7 +324,8 @@ static int label_cmp(const void *a, const void *b)
  * and renders `name="value",...`; frees the labels. */
 static char *render_labels(struct labels *l, size_t keep)
 {
-    qsort(l->v + keep, l->n - keep, sizeof(*l->v), label_cmp);
+    if (l->n > keep)
+        qsort(l->v + keep, l->n - keep, sizeof(*l->v), label_cmp);
     struct oca_buf b = { 0 };
     oca_buf_reserve(&b, 64);
     oca_buf_reset(&b);     /* "" when there are no labels at all */
