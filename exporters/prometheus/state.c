@@ -1108,7 +1108,8 @@ static void rank_entries(struct oca_prom_snapshot *snap)
         names[i] = &fr[i];
     qsort(names, u, sizeof(*names), by_name);
     for (size_t i = 0; i < u; i++)
-        names[i]->rank = i;
+        /* A family removed and made again between two steps is two objects of one name: one rank. */
+        names[i]->rank = i > 0 && strcmp(names[i]->fam->name, names[i - 1]->fam->name) == 0 ? names[i - 1]->rank : i;
     for (size_t i = 0; i < snap->n; i++) {
         struct fam_rank key = { .fam = snap->v[i].fam };
         if (i > 0 && snap->v[i].fam == snap->v[i - 1].fam) {
@@ -1303,11 +1304,15 @@ void oca_prom_snapshot_render(struct oca_prom_snapshot *snap, struct oca_buf *ou
     size_t name_len = 0;
     for (size_t i = 0; i < snap->n; i++) {
         const struct family *f = snap->v[i].fam;
-        /* A series that expired and came back between two steps was copied twice: show it once. */
-        if (snap->needs_sort && i > 0 && f == snap->v[i - 1].fam &&
+        /* A series that expired and came back between two steps was copied twice (its family
+         * perhaps too): show it once, under one header, of the type that header says. */
+        if (snap->needs_sort && i > 0 && snap->v[i].rank == snap->v[i - 1].rank &&
             strcmp(snap->v[i].labels, snap->v[i - 1].labels) == 0)
             continue;
-        if (f != cur) {
+        if (f != cur && cur && strcmp(f->name, cur->name) == 0) {
+            if (f->type != cur->type)
+                continue;
+        } else if (f != cur) {
             name_len = put_family(&o, f);
             cur = f;
         }

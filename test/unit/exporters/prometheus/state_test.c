@@ -545,6 +545,49 @@ static void test_series_without_labels(void **state)
     oca_prom_state_free(st);
 }
 
+static size_t count_of(const char *text, const char *part)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, part)) != NULL; p += strlen(part))
+        n++;
+    return n;
+}
+
+/* Everything expires and comes back (new series, a new family of the same name) while a snapshot
+ * is taken in steps: each family header and each series is still written once. */
+static void test_snapshot_across_a_family_made_again(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    const uint64_t s = 1000000000;
+    const char *metrics = QGAUGE("depth", QPT(1, 1) "," QPT(2, 1) "," QPT(3, 1) "," QPT(4, 1));
+    add_json(st, metrics, 10 * s);
+    struct oca_prom_snapshot *snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT, 10 * s, 0);
+    int k = 0;
+    while (!oca_prom_state_snapshot_step(st, snap, 1)) {
+        if (k++ == 1) {
+            assert_int_equal(oca_prom_state_expire(st, 100 * s, 60 * (int64_t)s), 5);
+            add_json(st, metrics, 100 * s);
+        }
+    }
+    struct oca_buf out = { 0 };
+    oca_prom_snapshot_render(snap, &out);
+    oca_prom_state_release(st, snap);
+    assert_int_equal(count_of(out.data, "# TYPE depth gauge\n"), 1);
+    for (int q = 1; q <= 4; q++) {
+        char line[160];
+        snprintf(line, sizeof(line), "depth{" LBL ",queue=\"q%d\"} %d\n", q, q);
+        assert_true(count_of(out.data, line) <= 1);
+    }
+    assert_true(count_of(out.data, "# TYPE target_info gauge\n") <= 1);
+    oca_buf_free(&out);
+    char *text = render(st);
+    assert_int_equal(count_of(text, "depth{"), 4);
+    free(text);
+    oca_prom_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_in_steps),
         cmocka_unit_test(test_sort_matches_strcmp),
         cmocka_unit_test(test_series_without_labels),
+        cmocka_unit_test(test_snapshot_across_a_family_made_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
