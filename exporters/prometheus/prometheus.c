@@ -52,7 +52,8 @@ static const struct oca_field prom_fields[] = {
     OCA_FIELD_BOOL(struct prom_config, send_timestamps, "false",
                    "Write each sample with its point's timestamp (else Prometheus uses the scrape time)."),
     OCA_FIELD_DURATION(struct prom_config, metric_expiration, "5m", OCA_NS_PER_S, 366 * 24 * 3600 * OCA_NS_PER_S,
-                       "A series not updated for this long is removed (checked on a timer, not only on scrape)."),
+                       "A series not updated for this long is no longer shown, and a timer removes it (whether or "
+                       "not anyone scrapes)."),
     OCA_FIELD_BOOL(struct prom_config, enable_open_metrics, "false",
                    "Serve OpenMetrics 1.0 (with exemplars on counters and histogram buckets) to scrapers "
                    "whose Accept header asks for application/openmetrics-text."),
@@ -94,8 +95,11 @@ struct prom_exporter {
     uv_loop_t *loop;
     struct oca_http_server *srv;
     uv_timer_t timer;
-    uv_idle_t slicer;                   /* copies the running scrape's snapshot, a slice per loop turn */
+    uv_idle_t slicer;                   /* a slice of the scrape's copy or of expiry per loop turn */
     bool timer_open, slicer_open, started, shutting_down;
+    bool expiring;                      /* an expiry pass is under way (expire_*) */
+    size_t expire_pos, expired;
+    uint64_t expire_now;
     struct scrape *running;             /* being copied, then on the thread pool (queued set) */
     bool queued;
     struct scrape *queue, **queue_tail; /* waiting, oldest first */
@@ -276,24 +280,39 @@ static void render_done(uv_work_t *w, int status)
     finish_if_idle(px);
 }
 
-/* One slice of the running scrape's snapshot; once complete, the rest goes to the thread pool. */
+static bool copying(const struct prom_exporter *px)
+{
+    return px->running && !px->queued;
+}
+
+/* One loop turn's share of the background work: a slice of the expiry pass and one of the running
+ * scrape's snapshot; once the snapshot is complete, the rest of the scrape goes to the pool. */
 static void on_slice(uv_idle_t *h)
 {
     struct prom_exporter *px = h->data;
-    struct scrape *sc = px->running;
-    uint64_t t0 = uv_hrtime();
-    bool complete = oca_prom_state_snapshot_step(px->st, sc->snap, SNAPSHOT_SLICE);
-    sc->slices++;
-    account(sc, t0);
-    if (!complete)
-        return;
-    uv_idle_stop(&px->slicer);
-    px->queued = true;
-    sc->work.data = sc;
-    if (uv_queue_work(px->loop, &sc->work, render_work, render_done) != 0) {
-        render_work(&sc->work);     /* cannot fail on a live loop; stay correct if it does */
-        render_done(&sc->work, 0);
+    if (px->expiring && oca_prom_state_expire_step(px->st, px->expire_now, px->cfg->metric_expiration,
+                                                   &px->expire_pos, SNAPSHOT_SLICE, &px->expired)) {
+        px->expiring = false;
+        if (px->expired)
+            oca_log_debug(px->self->id, "%zu series expired", px->expired);
     }
+    if (copying(px)) {
+        struct scrape *sc = px->running;
+        uint64_t t0 = uv_hrtime();
+        bool complete = oca_prom_state_snapshot_step(px->st, sc->snap, SNAPSHOT_SLICE);
+        sc->slices++;
+        account(sc, t0);
+        if (complete) {
+            px->queued = true;
+            sc->work.data = sc;
+            if (uv_queue_work(px->loop, &sc->work, render_work, render_done) != 0) {
+                render_work(&sc->work);     /* cannot fail on a live loop; stay correct if it does */
+                render_done(&sc->work, 0);
+            }
+        }
+    }
+    if (!px->expiring && !copying(px) && px->slicer_open)
+        uv_idle_stop(&px->slicer);
 }
 
 /* Starts the oldest waiting scrape unless one is running: its snapshot is copied on the loop
@@ -358,12 +377,18 @@ static const struct oca_http_handler handler = {
     .on_close = on_close,
 };
 
+/* Starts an expiry pass, done a slice per loop turn beside any scrape (a pass still under way
+ * goes on). */
 static void on_expire_tick(uv_timer_t *t)
 {
     struct prom_exporter *px = t->data;
-    size_t n = oca_prom_state_expire(px->st, uv_hrtime(), px->cfg->metric_expiration);
-    if (n)
-        oca_log_debug(px->self->id, "%zu series expired", n);
+    if (px->expiring)
+        return;
+    px->expiring = true;
+    px->expire_pos = 0;
+    px->expired = 0;
+    px->expire_now = uv_hrtime();
+    uv_idle_start(&px->slicer, on_slice);
 }
 
 static int prom_start(struct oca_component *self, uv_loop_t *loop)

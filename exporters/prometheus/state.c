@@ -839,14 +839,16 @@ size_t oca_prom_state_add(struct oca_prom_state *st, const oca_metrics_req *req,
     return taken;
 }
 
-size_t oca_prom_state_expire(struct oca_prom_state *st, uint64_t now_ns, int64_t ttl_ns)
+bool oca_prom_state_expire_step(struct oca_prom_state *st, uint64_t now_ns, int64_t ttl_ns, size_t *pos,
+                                size_t max_series, size_t *removed)
 {
-    size_t removed = 0;
-    for (size_t k = 0; k < st->series.cap; k++) {
-        struct series **pp = (struct series **)&st->series.slots[k];
+    size_t seen = 0, gone = 0;
+    for (; *pos < st->series.cap && seen < max_series; (*pos)++) {
+        struct series **pp = (struct series **)&st->series.slots[*pos];
         while (*pp) {
             struct series *s = *pp;
-            if (now_ns - s->last_seen < (uint64_t)ttl_ns) {
+            seen++;
+            if (s->last_seen >= now_ns || now_ns - s->last_seen < (uint64_t)ttl_ns) {
                 pp = &s->next;
                 continue;
             }
@@ -861,10 +863,22 @@ size_t oca_prom_state_expire(struct oca_prom_state *st, uint64_t now_ns, int64_t
             } else {
                 free_series(s);
             }
-            removed++;
+            gone++;
         }
     }
-    st->stats.expired += removed;
+    st->stats.expired += gone;
+    if (removed)
+        *removed += gone;
+    if (*pos < st->series.cap)
+        return false;
+    *pos = 0;
+    return true;
+}
+
+size_t oca_prom_state_expire(struct oca_prom_state *st, uint64_t now_ns, int64_t ttl_ns)
+{
+    size_t pos = 0, removed = 0;
+    oca_prom_state_expire_step(st, now_ns, ttl_ns, &pos, SIZE_MAX, &removed);
     return removed;
 }
 

@@ -47,6 +47,13 @@ size_t oca_prom_state_add(struct oca_prom_state *st, const oca_metrics_req *req,
 /* Removes every entry not updated during the last ttl_ns before now_ns; returns how many. */
 size_t oca_prom_state_expire(struct oca_prom_state *st, uint64_t now_ns, int64_t ttl_ns);
 
+/* The same in slices, so that a large store does not hold the loop: looks at about max_series
+ * series from the table position *pos (0 to begin a pass) on, adds what it removed to *removed,
+ * and returns true, with *pos back at 0, once the pass reached the end. Series that come or move
+ * (the table grows) during a pass may wait for the next one. */
+bool oca_prom_state_expire_step(struct oca_prom_state *st, uint64_t now_ns, int64_t ttl_ns, size_t *pos,
+                                size_t max_series, size_t *removed);
+
 enum oca_prom_format {
     OCA_PROM_TEXT,          /* text/plain; version=0.0.4 */
     OCA_PROM_OPENMETRICS,   /* application/openmetrics-text; version=1.0.0: # UNIT, exemplars, # EOF */

@@ -588,6 +588,36 @@ static void test_snapshot_across_a_family_made_again(void **state)
     oca_prom_state_free(st);
 }
 
+/* Expiry in slices of one series: stale series go, fresh ones (also those that come during the
+ * pass) stay, and the pass ends with the position back at 0. */
+static void test_expiry_in_steps(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    const uint64_t s = 1000000000;
+    add_json(st, QGAUGE("old", QPT(1, 1) "," QPT(2, 1) "," QPT(3, 1)), 10 * s);
+    add_json(st, QGAUGE("fresh", QPT(1, 1)), 100 * s);
+    size_t pos = 0, removed = 0, steps = 0;
+    while (!oca_prom_state_expire_step(st, 100 * s, 60 * (int64_t)s, &pos, 1, &removed)) {
+        assert_true(pos > 0);
+        if (++steps == 1)
+            add_json(st, QGAUGE("fresh", QPT(2, 1)), 100 * s);
+    }
+    assert_int_equal(pos, 0);
+    assert_true(steps >= 2);
+    assert_int_equal(removed, 3);
+    char *text = render(st);
+    expect_no(text, "old{");
+    expect_line(text, "fresh{" LBL ",queue=\"q1\"} 1");
+    expect_line(text, "fresh{" LBL ",queue=\"q2\"} 2");
+    free(text);
+    struct oca_prom_state_stats stats;
+    oca_prom_state_get_stats(st, &stats);
+    assert_int_equal(stats.expired, 3);
+    oca_prom_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -606,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_sort_matches_strcmp),
         cmocka_unit_test(test_series_without_labels),
         cmocka_unit_test(test_snapshot_across_a_family_made_again),
+        cmocka_unit_test(test_expiry_in_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
