@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 #include <zlib.h>
 
@@ -78,11 +79,11 @@ struct scrape {
     enum oca_prom_format fmt;
     bool gzip, zipped_ok;
     struct oca_prom_snapshot *snap;
-    struct oca_buf text, zipped;
+    struct oca_buf *text, *zipped;      /* the exporter's, lent to the running scrape */
     size_t text_len;
     uv_work_t work;
-    /* For the debug line of each scrape: what it cost the loop thread (copying: begin and slices;
-     * the answer: release, respond, free) and the pool. */
+    /* For the debug line of each scrape: the CPU time it cost the loop thread (copying: begin and
+     * slices; the answer: release, respond, free) and the pool. */
     uint64_t copy_ns, longest_ns, answer_ns, pool_ns;
     unsigned slices;
 };
@@ -103,6 +104,9 @@ struct prom_exporter {
     struct scrape *running;             /* being copied, then on the thread pool (queued set) */
     bool queued;
     struct scrape *queue, **queue_tail; /* waiting, oldest first */
+    /* The running scrape's output, kept from one scrape to the next: fresh multi-MiB buffers cost
+     * page faults and munmap, which hold the process's memory map lock against the loop thread. */
+    struct oca_buf text, zipped;
     struct oca_waiters waiters;
 };
 
@@ -211,29 +215,36 @@ static void on_headers(struct oca_http_stream *s)
 
 static void scrape_free(struct scrape *sc)
 {
-    oca_buf_free(&sc->text);
-    oca_buf_free(&sc->zipped);
     free(sc);
+}
+
+/* CPU time of the calling thread: what a step costs, without the time the scheduler gave others
+ * (on shared cores a wall-clock figure mostly measures the neighbours). */
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Thread pool: the exposition and its gzip, from the snapshot alone. */
 static void render_work(uv_work_t *w)
 {
     struct scrape *sc = w->data;
-    uint64_t t0 = uv_hrtime();
-    oca_prom_snapshot_render(sc->snap, &sc->text);
-    sc->text_len = sc->text.len;
-    if (sc->gzip && sc->text.len > 0)
-        sc->zipped_ok = gzip_into(&sc->text, &sc->zipped);
-    if (sc->zipped_ok)
-        oca_buf_free(&sc->text);    /* here, not on the loop thread: returning MiBs of pages takes time */
-    sc->pool_ns = uv_hrtime() - t0;
+    uint64_t t0 = cpu_ns();
+    oca_buf_reset(sc->text);
+    oca_buf_reset(sc->zipped);
+    oca_prom_snapshot_render(sc->snap, sc->text);
+    sc->text_len = sc->text->len;
+    if (sc->gzip && sc->text->len > 0)
+        sc->zipped_ok = gzip_into(sc->text, sc->zipped);
+    sc->pool_ns = cpu_ns() - t0;
 }
 
 /* Adds the loop time since t0 to the scrape's copying account. */
 static void account(struct scrape *sc, uint64_t t0)
 {
-    uint64_t d = uv_hrtime() - t0;
+    uint64_t d = cpu_ns() - t0;
     sc->copy_ns += d;
     if (d > sc->longest_ns)
         sc->longest_ns = d;
@@ -247,7 +258,7 @@ static void render_done(uv_work_t *w, int status)
     (void)status;
     struct scrape *sc = w->data;
     struct prom_exporter *px = sc->px;
-    uint64_t t0 = uv_hrtime();
+    uint64_t t0 = cpu_ns();
     px->running = NULL;
     px->queued = false;
     oca_prom_state_release(px->st, sc->snap);
@@ -266,13 +277,13 @@ static void render_done(uv_work_t *w, int status)
         struct oca_http_stream *s = sc->stream;
         oca_http_stream_set_user(s, NULL);
         if (sc->zipped_ok)
-            oca_http_respond(s, 200, h, 3, sc->zipped.data, sc->zipped.len);
+            oca_http_respond(s, 200, h, 3, sc->zipped->data, sc->zipped->len);
         else
-            oca_http_respond(s, 200, h, 1, sc->text.data ? sc->text.data : "", sc->text.len);
+            oca_http_respond(s, 200, h, 1, sc->text->data ? sc->text->data : "", sc->text->len);
     }
-    sc->answer_ns = uv_hrtime() - t0;
-    oca_log_debug(px->self->id, "scrape%s: %zu bytes%s; loop thread: copy %.2f ms in %u turns (longest %.2f ms), "
-                  "answer %.2f ms; thread pool %.2f ms", sc->stream ? "" : " (client gone)", sc->text_len,
+    sc->answer_ns = cpu_ns() - t0;
+    oca_log_debug(px->self->id, "scrape%s: %zu bytes%s; loop thread CPU: copy %.2f ms in %u turns (longest %.2f ms), "
+                  "answer %.2f ms; thread pool CPU %.2f ms", sc->stream ? "" : " (client gone)", sc->text_len,
                   sc->zipped_ok ? " gzipped" : "", sc->copy_ns / 1e6, sc->slices + 1, sc->longest_ns / 1e6,
                   sc->answer_ns / 1e6, sc->pool_ns / 1e6);
     scrape_free(sc);
@@ -298,7 +309,7 @@ static void on_slice(uv_idle_t *h)
     }
     if (copying(px)) {
         struct scrape *sc = px->running;
-        uint64_t t0 = uv_hrtime();
+        uint64_t t0 = cpu_ns();
         bool complete = oca_prom_state_snapshot_step(px->st, sc->snap, SNAPSHOT_SLICE);
         sc->slices++;
         account(sc, t0);
@@ -327,8 +338,10 @@ static void start_next(struct prom_exporter *px)
         px->queue_tail = &px->queue;
     sc->next = NULL;
     px->running = sc;
-    uint64_t t0 = uv_hrtime();
-    sc->snap = oca_prom_state_snapshot(px->st, sc->fmt, t0, px->cfg->metric_expiration);
+    sc->text = &px->text;
+    sc->zipped = &px->zipped;
+    uint64_t t0 = cpu_ns();
+    sc->snap = oca_prom_state_snapshot(px->st, sc->fmt, uv_hrtime(), px->cfg->metric_expiration);
     account(sc, t0);
     uv_idle_start(&px->slicer, on_slice);
 }
@@ -479,6 +492,8 @@ static void prom_destroy(struct oca_component *self)
     if (!px)
         return;
     oca_prom_state_free(px->st);
+    oca_buf_free(&px->text);
+    oca_buf_free(&px->zipped);
     free(px->waiters.cbs);
     free(px);
     self->state = NULL;

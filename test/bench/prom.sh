@@ -5,8 +5,8 @@
 # once with nobody scraping, once while a client scrapes /metrics (gzip, as Prometheus asks) every
 # second. Prints the scrape times (the first one, which sorts the new set, then p50/max), the
 # update latency p50/p99/max in both phases (a scrape that stalled the loop shows in p99/max) and
-# the agent's peak RSS, and from the exporter's debug line per scrape what each cost the loop thread
-# (in all, and its longest turn) and the thread pool. BENCH_SMOKE=1: 2,000 series, one scrape, checks every series is in it and
+# the agent's peak RSS, and from the exporter's debug line per scrape the CPU time each cost the
+# loop thread (in all, and its longest turn) and the thread pool. BENCH_SMOKE=1: 2,000 series, one scrape, checks every series is in it and
 # that the updates were all accepted; exits non-zero when not.
 set -u
 cd "$(dirname "$0")/../.."
@@ -127,19 +127,19 @@ n_scrapes=$1; s50=$2; smax=$3
 set -- $(latency "$work/quiet.log"); q50=$1; q99=$2; qmax=$3
 set -- $(latency "$work/busy.log"); b50=$1; b99=$2; bmax=$3
 qfail=$(h2count failed "$work/quiet.txt"); bfail=$(h2count failed "$work/busy.txt")
-# "scrape: N bytes gzipped; loop thread: copy X ms in T turns (longest Y ms), answer A ms; thread pool Z ms"
+# "scrape: N bytes gzipped; loop thread CPU: copy X ms in T turns (longest Y ms), answer A ms; thread pool CPU Z ms"
 field() { sed -n "s/.*scrape: .*$1.*/\\1/p" "$work/agent.log" | sort -n; }
 p50max() { awk '{ v[NR] = $1 } END { i = int((NR + 1) / 2); if (i < 1) { print "- -"; exit } print v[i], v[NR] }'; }
 copy=$(field 'copy \([0-9.]*\) ms' | p50max)
 turns=$(field 'in \([0-9]*\) turns' | tail -1)
 longest=$(field 'longest \([0-9.]*\) ms' | tail -1)
 answer=$(field 'answer \([0-9.]*\) ms' | p50max)
-pool=$(field 'thread pool \([0-9.]*\) ms' | p50max)
+pool=$(field 'thread pool CPU \([0-9.]*\) ms' | p50max)
 printf '\n%s\n' "prometheus exporter, $(cat "$work/gen.txt")"
 printf '%s\n' "scrape ($((bytes / 1024)) KiB of text, gzip): first after loading $(awk -v t="$first" 'BEGIN { printf "%.1f", t * 1000 }') ms; while updating: p50 $s50 ms, max $smax ms over $n_scrapes scrapes"
 printf '| %-34s | %7s | %7s | %7s | %6s |\n' "OTLP/gRPC updates, $((2 * RPS))/s x $UPDATE points" "p50 ms" "p99 ms" "max ms" failed
 printf '|%s|\n' "------------------------------------|---------|---------|---------|--------"
 printf '| %-34s | %7s | %7s | %7s | %6s |\n' "nobody scraping" "$q50" "$q99" "$qmax" "${qfail:-?}"
 printf '| %-34s | %7s | %7s | %7s | %6s |\n' "scraped every second" "$b50" "$b99" "$bmax" "${bfail:-?}"
-printf '%s\n' "each scrape (p50 / max): loop thread: copy $(echo $copy | sed 's# # / #') ms in ${turns:-?} turns (longest ${longest:-?} ms), answer $(echo $answer | sed 's# # / #') ms; thread pool $(echo $pool | sed 's# # / #') ms"
+printf '%s\n' "each scrape, CPU time (p50 / max): loop thread: copy $(echo $copy | sed 's# # / #') ms in ${turns:-?} turns (longest ${longest:-?} ms), answer $(echo $answer | sed 's# # / #') ms; thread pool $(echo $pool | sed 's# # / #') ms"
 printf '%s\n' "agent RSS: idle $(awk -v k="$idle" 'BEGIN { printf "%.1f", k / 1024 }') MiB, peak $(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }') MiB with $SERIES series"
