@@ -13,6 +13,7 @@ extern const struct oca_component_type oca_nop_exporter;
 extern const struct oca_component_type oca_otlp_exporter;
 extern const struct oca_component_type oca_otlphttp_exporter;
 extern const struct oca_component_type oca_prometheus_exporter;
+extern const struct oca_component_type oca_zipkin_exporter;
 extern const struct oca_component_type oca_health_check_extension;
 
 const struct oca_component_type *const oca_components[] = {
@@ -26,6 +27,7 @@ const struct oca_component_type *const oca_components[] = {
     &oca_otlp_exporter,
     &oca_otlphttp_exporter,
     &oca_prometheus_exporter,
+    &oca_zipkin_exporter,
     &oca_health_check_extension,
     NULL,
 };

@@ -46,7 +46,7 @@ const broken = [
   ['bad enum value', GOOD.replace('  debug:\n', '  debug:\n    verbosity: loud\n'),
     /^collector-config\.yaml:8:16: exporters\.debug\.verbosity: invalid value "loud" \(one of: basic, normal, detailed\)$/m],
   ['unknown component type', GOOD.replace('  debug:\n', '  debugg:\n'),
-    /^collector-config\.yaml:7:3: exporters\.debugg: unknown exporter type "debugg" \(known: debug, file, nop, otlp, otlp_grpc, otlp_http, otlphttp, prometheus[^)]*\)$/m],
+    /^collector-config\.yaml:7:3: exporters\.debugg: unknown exporter type "debugg" \(known: debug, file, nop, [a-z_, ]*prometheus[a-z_, ]*\)$/m],
   ['pipeline names an undefined component', GOOD.replace('exporters: [debug]', 'exporters: [debug, file/x]'),
     /^collector-config\.yaml:13:26: service\.pipelines\.traces\.exporters: exporter "file\/x" is not defined/m],
   ['pipeline without exporters', GOOD.replace('      exporters: [debug]\n', ''),

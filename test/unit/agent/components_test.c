@@ -28,6 +28,7 @@ static const struct { enum oca_kind kind; const char *type; const char *yaml; } 
     { OCA_EXPORTER, "otlphttp", "{endpoint: \"http://127.0.0.1:1\", retry_on_failure: {enabled: false}}" },
     { OCA_RECEIVER, "opencensus", "endpoint: 127.0.0.1:0" },
     { OCA_EXPORTER, "prometheus", "endpoint: 127.0.0.1:0" },
+    { OCA_EXPORTER, "zipkin", "endpoint: http://127.0.0.1:9/api/v2/spans" },
 };
 
 static char tmpdir[256];
