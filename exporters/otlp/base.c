@@ -6,7 +6,24 @@
 
 #include "base/errors.h"
 #include "base/mem.h"
+#include "config/diag.h"
 #include "exporters/otlp/otlp.h"
+
+int oca_otlpexp_validate_common(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
+                                const struct oca_exporter_helper_config *helper, struct oca_diag *diag)
+{
+    int err = OCA_OK;
+    char why[256];
+    if (!oca_otlpexp_headers_ok(headers, why, sizeof(why))) {
+        oca_diag_field_error(diag, "headers", "%s", why);
+        err = OCA_ERR_CONFIG;
+    }
+    if (oca_tls_client_config_validate(tls, "tls", diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    if (oca_exporter_helper_validate(helper, diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    return err;
+}
 
 void oca_otlpexp_base_init(struct oca_otlpexp_base *b, struct oca_component *self,
                            const struct oca_exporter_helper_config *helper_cfg,

@@ -112,13 +112,7 @@ static int otlp_http_validate(const void *cfgp, struct oca_diag *diag)
                              "logs_endpoint) must be set");
         err = OCA_ERR_CONFIG;
     }
-    if (!oca_otlpexp_headers_ok(&cfg->headers, why, sizeof(why))) {
-        oca_diag_field_error(diag, "headers", "%s", why);
-        err = OCA_ERR_CONFIG;
-    }
-    if (oca_tls_client_config_validate(&cfg->tls, "tls", diag) != OCA_OK)
-        err = OCA_ERR_CONFIG;
-    if (oca_exporter_helper_validate(&cfg->helper, diag) != OCA_OK)
+    if (oca_otlpexp_validate_common(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }

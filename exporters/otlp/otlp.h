@@ -94,6 +94,12 @@ void oca_otlpexp_base_init(struct oca_otlpexp_base *b, struct oca_component *sel
                            const struct oca_tls_client_config *tls, const struct oca_strmap *headers,
                            const struct oca_http_header *fixed, size_t n_fixed,
                            const struct oca_exporter_ops *ops, void *exporter);
+/* The rules both exporters' validate share: headers (oca_otlpexp_headers_ok), the tls section and
+ * the exporter helper's cross-field rules. Reports through diag; returns OCA_OK or OCA_ERR_CONFIG. */
+struct oca_diag;
+int oca_otlpexp_validate_common(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
+                                const struct oca_exporter_helper_config *helper, struct oca_diag *diag);
+
 /* The component slots, the same for both exporters: self->state points at the exporter's struct,
  * whose first member is its struct oca_otlpexp_base. start creates the client and starts the
  * helper (OCA_ERR_CONFIG when the client cannot be set up; logged); consume queues the batch;

@@ -19,22 +19,8 @@ static void test_every_signal_arrives_as_sent(void **state)
         char yaml[512];
         snprintf(yaml, sizeof(yaml), "endpoint: http://127.0.0.1:PORT/\n%sheaders: {x-tenant: acme}\n" QUICK, settings[c]);
         peer_start(&p, &oca_otlphttp_exporter, yaml);
-        struct oca_batch *sent[OCA_SIGNAL_COUNT];
-        for (int s = 0; s < OCA_SIGNAL_COUNT; s++) {
-            sent[s] = peer_batch((enum oca_signal)s, 3);
-            assert_int_equal(peer_consume(&p, oca_batch_ref(sent[s])), OCA_OK);
-        }
-        for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
-            assert_true(peer_wait(&p, PEER_EXP(&p, OCA_EDGE_SENT, s), 3, 5000));
-        assert_int_equal(p.rx.fake.n, 3);
-        for (size_t i = 0; i < p.rx.fake.n; i++) {
-            const struct oca_batch *got = p.rx.fake.got[i];
-            oca_test_assert_same_packing(got->msg, sent[got->signal]->msg);
-            assert_string_equal(peer_client_header(got, "x-tenant"), "acme");
-            assert_non_null(strstr(peer_client_header(got, "user-agent"), "ocagent/"));
-        }
-        for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
-            oca_batch_unref(sent[s]);
+        peer_round_trip(&p);
+        assert_non_null(strstr(peer_client_header(p.rx.fake.got[0], "user-agent"), "ocagent/"));
         peer_stop(&p);
     }
 }
@@ -69,15 +55,7 @@ static void test_400_is_permanent(void **state)
     (void)state;
     struct peer p;
     peer_start(&p, &oca_otlphttp_exporter, "endpoint: http://127.0.0.1:PORT\n" QUICK);
-    p.rx.fake.refuse_with = OCA_ERR_INVALID;
-    struct oca_test_capture cap;
-    oca_test_capture_start(&cap);
-    assert_int_equal(peer_consume(&p, peer_batch(OCA_SIGNAL_METRICS, 5)), OCA_OK);
-    bool failed = peer_wait(&p, PEER_EXP(&p, OCA_EDGE_SEND_FAILED, OCA_SIGNAL_METRICS), 5, 5000);
-    peer_idle(&p, 200);
-    char *log = oca_test_capture_end(&cap);
-    assert_true(failed);
-    assert_int_equal(p.rx.counters.items[OCA_EDGE_REFUSED][OCA_SIGNAL_METRICS], 5);   /* one request */
+    char *log = peer_refused_for_good(&p, OCA_SIGNAL_METRICS, 5, OCA_ERR_INVALID);
     /* The receiver's google.rpc.Status (protobuf, as the request was) gives the message. */
     if (!strstr(log, "/v1/metrics responded with HTTP 400: "))
         fail_msg("log: %s", log);
@@ -90,44 +68,20 @@ static void test_503_retry_after(void **state)
     (void)state;
     struct peer p;
     peer_start(&p, &oca_otlphttp_exporter, "endpoint: http://127.0.0.1:PORT\nencoding: json\n" QUICK);
-    p.rx.fake.refuse_with = OCA_ERR_MEMORY_LIMIT;  /* 503 with Retry-After: 1 */
-    struct oca_test_capture cap;
-    oca_test_capture_start(&cap);
-    assert_int_equal(peer_consume(&p, peer_batch(OCA_SIGNAL_TRACES, 2)), OCA_OK);
-    assert_true(peer_wait(&p, PEER_RX(&p, OCA_EDGE_REFUSED, OCA_SIGNAL_TRACES), 2, 5000));
-    uint64_t refused_at = uv_now(&p.rx.loop);
-    p.rx.fake.refuse_with = 0;
-    bool sent = peer_wait(&p, PEER_EXP(&p, OCA_EDGE_SENT, OCA_SIGNAL_TRACES), 2, 5000);
-    uint64_t waited = uv_now(&p.rx.loop) - refused_at;
-    free(oca_test_capture_end(&cap));
-    assert_true(sent);
-    assert_true(waited >= 950);
-    assert_int_equal(p.rx.counters.items[OCA_EDGE_REFUSED][OCA_SIGNAL_TRACES], 2);
+    peer_retried_after_delay(&p, OCA_SIGNAL_TRACES, 2, OCA_ERR_MEMORY_LIMIT);  /* 503 with Retry-After: 1 */
     peer_stop(&p);
-}
-
-static void expect_invalid(const char *yaml, const char *message)
-{
-    struct oca_arena *a = oca_arena_new(1024);
-    struct oca_diag diag;
-    oca_diag_init(&diag);
-    void *cfg;
-    assert_int_equal(oca_test_decode_config(a, &oca_otlphttp_exporter, yaml, "exporters.otlphttp", &diag, &cfg), 0);
-    assert_int_equal(oca_otlphttp_exporter.validate(cfg, &diag), OCA_ERR_CONFIG);
-    if (!strstr(diag.text.data, message))
-        fail_msg("\"%s\" lacks \"%s\"", diag.text.data, message);
-    oca_diag_free(&diag);
-    oca_arena_destroy(a);
 }
 
 static void test_validation(void **state)
 {
     (void)state;
-    expect_invalid("{}", "exporters.otlphttp.endpoint: endpoint (or traces_endpoint, metrics_endpoint and "
-                         "logs_endpoint) must be set");
-    expect_invalid("endpoint: collector:4318", "exporters.otlphttp.endpoint: \"collector:4318\": expected an http");
-    expect_invalid("logs_endpoint: \"http://c/a b\"", "exporters.otlphttp.logs_endpoint: ");
-    expect_invalid("endpoint: http://c\nheaders: {x: \"a\\nb\"}", "exporters.otlphttp.headers: the value of x");
+    const struct oca_component_type *t = &oca_otlphttp_exporter;
+    const char *path = "exporters.otlphttp";
+    peer_expect_invalid(t, path, "{}", "exporters.otlphttp.endpoint: endpoint (or traces_endpoint, metrics_endpoint "
+                                       "and logs_endpoint) must be set");
+    peer_expect_invalid(t, path, "endpoint: collector:4318", "exporters.otlphttp.endpoint: \"collector:4318\": expected an http");
+    peer_expect_invalid(t, path, "logs_endpoint: \"http://c/a b\"", "exporters.otlphttp.logs_endpoint: ");
+    peer_expect_invalid(t, path, "endpoint: http://c\nheaders: {x: \"a\\nb\"}", "exporters.otlphttp.headers: the value of x");
 }
 
 int main(void)

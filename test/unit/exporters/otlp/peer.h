@@ -161,4 +161,82 @@ static H_UNUSED const char *peer_client_header(const struct oca_batch *b, const 
     return NULL;
 }
 
+/* Sends 3 items of every signal through the started exporter and checks that the receiver got
+ * each batch as it was sent, with the x-tenant header the config sets, and counted them as sent. */
+static H_UNUSED void peer_round_trip(struct peer *p)
+{
+    struct oca_batch *sent[OCA_SIGNAL_COUNT];
+    for (int s = 0; s < OCA_SIGNAL_COUNT; s++) {
+        sent[s] = peer_batch((enum oca_signal)s, 3);
+        assert_int_equal(peer_consume(p, oca_batch_ref(sent[s])), OCA_OK);
+    }
+    for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
+        assert_true(peer_wait(p, PEER_EXP(p, OCA_EDGE_SENT, s), 3, 5000));
+    assert_int_equal(p->rx.fake.n, 3);
+    for (size_t i = 0; i < p->rx.fake.n; i++) {
+        const struct oca_batch *got = p->rx.fake.got[i];
+        oca_test_assert_same_packing(got->msg, sent[got->signal]->msg);
+        assert_string_equal(peer_client_header(got, "x-tenant"), "acme");
+    }
+    for (int s = 0; s < OCA_SIGNAL_COUNT; s++) {
+        assert_int_equal(p->counters.items[OCA_EDGE_SEND_FAILED][s], 0);
+        oca_batch_unref(sent[s]);
+    }
+}
+
+/* The receiver refuses n items of sig with the permanent err: the exporter counts them as failed
+ * after one request and does not retry (checked over twenty 10 ms retry intervals). Returns what
+ * was logged meanwhile (malloc'd). */
+static H_UNUSED char *peer_refused_for_good(struct peer *p, enum oca_signal sig, size_t n, int err)
+{
+    p->rx.fake.refuse_with = err;
+    struct oca_test_capture cap;
+    oca_test_capture_start(&cap);
+    assert_int_equal(peer_consume(p, peer_batch(sig, n)), OCA_OK);
+    bool failed = peer_wait(p, PEER_EXP(p, OCA_EDGE_SEND_FAILED, sig), n, 5000);
+    peer_idle(p, 200);
+    char *log = oca_test_capture_end(&cap);
+    assert_true(failed);
+    assert_int_equal(p->counters.items[OCA_EDGE_SENT][sig], 0);
+    assert_int_equal(p->rx.counters.items[OCA_EDGE_REFUSED][sig], n);    /* one request */
+    return log;
+}
+
+/* The receiver refuses n items of sig once with the retryable err, whose answer asks for a delay of
+ * 1 s; the exporter retries no sooner (its own backoff is 10 ms) and then delivers them. */
+static H_UNUSED void peer_retried_after_delay(struct peer *p, enum oca_signal sig, size_t n, int err)
+{
+    p->rx.fake.refuse_with = err;
+    struct oca_test_capture cap;
+    oca_test_capture_start(&cap);
+    assert_int_equal(peer_consume(p, peer_batch(sig, n)), OCA_OK);
+    assert_true(peer_wait(p, PEER_RX(p, OCA_EDGE_REFUSED, sig), n, 5000));
+    uint64_t refused_at = uv_now(&p->rx.loop);
+    p->rx.fake.refuse_with = 0;
+    bool sent = peer_wait(p, PEER_EXP(p, OCA_EDGE_SENT, sig), n, 5000);
+    uint64_t waited = uv_now(&p->rx.loop) - refused_at;
+    free(oca_test_capture_end(&cap));
+    assert_true(sent);
+    if (waited < 950)
+        fail_msg("retried after %llu ms", (unsigned long long)waited);
+    assert_int_equal(p->rx.counters.items[OCA_EDGE_REFUSED][sig], n);   /* no retry before it */
+    assert_int_equal(p->counters.items[OCA_EDGE_SEND_FAILED][sig], 0);
+}
+
+/* yaml is an invalid config of t (under key path `path`) and the messages contain message. */
+static H_UNUSED void peer_expect_invalid(const struct oca_component_type *t, const char *path, const char *yaml,
+                                         const char *message)
+{
+    struct oca_arena *a = oca_arena_new(1024);
+    struct oca_diag diag;
+    oca_diag_init(&diag);
+    void *cfg;
+    assert_int_equal(oca_test_decode_config(a, t, yaml, path, &diag, &cfg), 0);
+    assert_int_equal(t->validate(cfg, &diag), OCA_ERR_CONFIG);
+    if (!strstr(diag.text.data, message))
+        fail_msg("\"%s\" lacks \"%s\"", diag.text.data, message);
+    oca_diag_free(&diag);
+    oca_arena_destroy(a);
+}
+
 #endif
