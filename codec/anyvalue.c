@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "base/mem.h"
+#include "codec/otlp_json.h"
 
 char *oca_anyvalue_format_double(double d, char buf[32])
 {
@@ -117,7 +118,6 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 /* A JSON string as Go's encoder writes it with HTML escaping off. */
 static void put_json_string(struct oca_buf *out, const char *str, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
     oca_buf_putc(out, '"');
     size_t i = 0;
@@ -132,21 +132,7 @@ static void put_json_string(struct oca_buf *out, const char *str, size_t n)
             continue;
         }
         if (c < 0x80) {
-            char esc[7] = { '\\', 0 };
-            switch (c) {
-            case '"': esc[1] = '"'; break;
-            case '\\': esc[1] = '\\'; break;
-            case '\b': esc[1] = 'b'; break;
-            case '\f': esc[1] = 'f'; break;
-            case '\n': esc[1] = 'n'; break;
-            case '\r': esc[1] = 'r'; break;
-            case '\t': esc[1] = 't'; break;
-            default:
-                memcpy(esc + 1, "u00", 3);
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
-            }
-            oca_buf_puts(out, esc);
+            oca_otlp_json_put_escape(out, c);
             i++;
             continue;
         }
