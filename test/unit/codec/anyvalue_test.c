@@ -62,6 +62,20 @@ static void test_doubles(void **state)
     check("{\"doubleValue\":2.5}", "2.5");
 }
 
+/* An array value of n items, built in the caller's storage. */
+static Opentelemetry__Proto__Common__V1__AnyValue *array_of(Opentelemetry__Proto__Common__V1__AnyValue *av,
+                                                           Opentelemetry__Proto__Common__V1__ArrayValue *arr,
+                                                           Opentelemetry__Proto__Common__V1__AnyValue **items, size_t n)
+{
+    opentelemetry__proto__common__v1__array_value__init(arr);
+    arr->n_values = n;
+    arr->values = items;
+    opentelemetry__proto__common__v1__any_value__init(av);
+    av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+    av->array_value = arr;
+    return av;
+}
+
 static void test_non_finite(void **state)
 {
     (void)state;
@@ -81,14 +95,9 @@ static void test_non_finite(void **state)
     Opentelemetry__Proto__Common__V1__AnyValue one = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     one.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
     one.int_value = 1;
-    Opentelemetry__Proto__Common__V1__AnyValue *items[] = { &one, &v };
-    Opentelemetry__Proto__Common__V1__ArrayValue arr = OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
-    arr.n_values = 2;
-    arr.values = items;
-    Opentelemetry__Proto__Common__V1__AnyValue av = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    av.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
-    av.array_value = &arr;
-    oca_anyvalue_append_string(&out, &av);
+    Opentelemetry__Proto__Common__V1__AnyValue *items[] = { &one, &v }, av;
+    Opentelemetry__Proto__Common__V1__ArrayValue arr;
+    oca_anyvalue_append_string(&out, array_of(&av, &arr, items, 2));
     assert_string_equal(out.data, "x=");
     assert_int_equal(out.len, 2);
     oca_buf_free(&out);
@@ -119,15 +128,10 @@ static void test_json_escapes(void **state)
     Opentelemetry__Proto__Common__V1__AnyValue s = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     s.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
     s.string_value = (char *)(uintptr_t)raw;
-    Opentelemetry__Proto__Common__V1__AnyValue *items[] = { &s };
-    Opentelemetry__Proto__Common__V1__ArrayValue arr = OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
-    arr.n_values = 1;
-    arr.values = items;
-    Opentelemetry__Proto__Common__V1__AnyValue av = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    av.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
-    av.array_value = &arr;
+    Opentelemetry__Proto__Common__V1__AnyValue *items[] = { &s }, av;
+    Opentelemetry__Proto__Common__V1__ArrayValue arr;
     struct oca_buf out = { 0 };
-    oca_anyvalue_append_string(&out, &av);
+    oca_anyvalue_append_string(&out, array_of(&av, &arr, items, 1));
     assert_string_equal(out.data, "[\"q\\\"b\\\\<>&\\b\\f\\n\\r\\t\\u0001\\u001f\x7f é \\u2028 \\ufffd \\ufffd\"]");
     /* The same string at the top level is written as it is. */
     oca_buf_reset(&out);
