@@ -4,7 +4,8 @@
 // OK status, attributes of every type the SDK has, dropped counts) go into the agent's otlp
 // receiver, plus one OTLP/JSON request with bytes and map attributes; each must arrive as the
 // Collector's jaeger translator maps it, compared field by field. Then TLS with a CA made by the
-// openssl CLI, and a collector that answers UNAVAILABLE once: the batch is retried and arrives once.
+// openssl CLI (and gzip), and a collector that answers UNAVAILABLE once: the batch is retried and
+// arrives once.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -235,8 +236,9 @@ describe('jaeger exporter', () => {
     ({ agent, grpcPort, httpPort } = await startAgent(collector.port));
   });
   after(async () => {
-    await agent?.stop();
+    const exit = await agent?.stop();
     await collector?.stop();
+    assert.equal(exit?.code, 0, agent?.stderr);
   });
 
   test('SDK spans of two resources arrive mapped as the Collector maps them', async () => {
@@ -305,7 +307,8 @@ test('jaeger exporter over TLS, verified with tls.ca_file', async () => {
   const collector = await startCollector({
     creds: grpc.ServerCredentials.createSsl(null, [{ private_key: certs.server_key_pem, cert_chain: certs.server_crt_pem }], false),
   });
-  const { agent, grpcPort } = await startAgent(collector.port, { dir, tls: `      ca_file: ${certs.ca_crt}` });
+  // gzip too: the grpc-js server must inflate what the agent compressed.
+  const { agent, grpcPort } = await startAgent(collector.port, { dir, tls: `      ca_file: ${certs.ca_crt}`, extra: '    compression: gzip' });
   try {
     const spans = await sendSdkSpans(grpcPort, 'jaeger-tls', {}, (tracer) => {
       const s = tracer.startSpan('over-tls', { startTime: [1700000030, 0] });
@@ -317,9 +320,10 @@ test('jaeger exporter over TLS, verified with tls.ca_file', async () => {
     assert.deepEqual(normalSpan(got[0].span), expectedSpan(spans[0]));
     assert.equal(got[0].process.serviceName, 'jaeger-tls');
   } finally {
-    await agent.stop();
+    const exit = await agent.stop();
     await collector.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(exit.code, 0, agent.stderr);
   }
 });
 
@@ -348,4 +352,23 @@ test('UNAVAILABLE once: the batch is retried and arrives exactly once', async ()
     if (!stopped) await agent.stop();
     await collector.stop();
   }
+});
+
+test('INVALID_ARGUMENT is permanent: not retried, logged with the collector\'s message', async () => {
+  const collector = await startCollector({ answer: () => ({ code: grpc.status.INVALID_ARGUMENT, details: 'bad batch from test' }) });
+  const { agent, grpcPort } = await startAgent(collector.port);
+  try {
+    await sendSdkSpans(grpcPort, 'jaeger-refused', {}, (tracer) => {
+      const s = tracer.startSpan('refused');
+      s.end();
+      return [s];
+    });
+    await agent.waitLog(/dropping 1 span.*bad batch from test/, DEADLINE);
+  } finally {
+    const exit = await agent.stop();
+    await collector.stop();
+    assert.equal(exit.code, 0, agent.stderr);
+  }
+  assert.equal(collector.calls(), 1, 'a permanent error is not retried');
+  assert.equal(collector.received.length, 0);
 });
