@@ -263,8 +263,9 @@ describe('jaeger exporter', () => {
     assert.equal(collector.received[0].metadata['x-tenant'], 'acme');
   });
 
-  test('bytes and map attributes from OTLP/JSON: BINARY tags and Go-style JSON strings', async () => {
-    const traceId = random(32), spanId = random(16);
+  test('OTLP/JSON with bytes and map attributes and two resources: BINARY tags, Go-style JSON, one call per resource', async () => {
+    const traceId = random(32), spanId = random(16), spanId2 = random(16);
+    const before = collector.received.length;
     const req = {
       resourceSpans: [{
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'jaeger-json' } }, { key: 'r.bytes', value: { bytesValue: Buffer.from([0, 1, 250, 255]).toString('base64') } }] },
@@ -279,6 +280,10 @@ describe('jaeger exporter', () => {
             ],
           }],
         }],
+      }, {
+        // A second resource in the same request, without attributes: its own batch and call.
+        resource: {},
+        scopeSpans: [{ spans: [{ traceId, spanId: spanId2, name: 'anonymous', kind: 3, startTimeUnixNano: '5', endTimeUnixNano: '7', parentSpanId: spanId }] }],
       }],
     };
     const r = await httpRequest({ port: httpPort, path: '/v1/traces', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req) });
@@ -298,6 +303,15 @@ describe('jaeger exporter', () => {
     });
     assert.deepEqual({ serviceName: g.process.serviceName, tags: g.process.tags.map(tagOf) },
       { serviceName: 'jaeger-json', tags: [['r.bytes', 'BINARY', Buffer.from([0, 1, 250, 255]).toString('base64')]] });
+    const g2 = await waitFor('the second resource', () => receivedSpans(collector.received).find((x) => x.span.spanId.toString('hex') === spanId2), DEADLINE);
+    assert.deepEqual(normalSpan(g2.span), {
+      traceId, spanId: spanId2, operationName: 'anonymous', references: [{ traceId, spanId, refType: 'CHILD_OF' }], flags: 0,
+      startTime: { seconds: '0', nanos: 5 }, duration: { seconds: '0', nanos: 2 }, tags: [['span.kind', 'STRING', 'client']],
+      logs: [], process: null, processId: '', warnings: [],
+    });
+    assert.deepEqual({ serviceName: g2.process.serviceName, tags: g2.process.tags }, { serviceName: 'OTLPResourceNoServiceName', tags: [] });
+    // One PostSpans call per resource, each batch holding only its own resource's span.
+    assert.deepEqual(collector.received.slice(before).map((r) => r.batch.spans.length), [1, 1]);
   });
 });
 
