@@ -133,6 +133,12 @@ int oca_grpc_finish_err(struct oca_grpc_call *call, int err);
 /* Percent-encodes a grpc-message value as the gRPC spec asks (bytes outside 0x20..0x7e and '%').
  * Returns a malloc'd string. */
 char *oca_grpc_percent_encode(const char *msg);
+/* The reverse, for a received grpc-message: writes at most n bytes to out and returns how many.
+ * A '%' not followed by two hex digits is kept as it is (the spec forbids failing on it). */
+size_t oca_grpc_percent_decode(const char *in, size_t n, char *out);
+/* Decodes a binary (-bin) header value, base64 with or without padding, into out (room for
+ * 3 * (n + 3) / 4 bytes). Returns the length, or -1 when the value is not base64. */
+long oca_grpc_base64_decode(const char *in, size_t n, uint8_t *out);
 
 /* The message deframer, usable without a connection (the fuzz harness drives it): bytes go in in
  * any chunking, whole decompressed messages come out one at a time. */

@@ -20,10 +20,15 @@ struct oca_grpc_result {
     int err;
     const char *detail;         /* err != OCA_OK: what went wrong */
     int http_status;            /* 0 when no response arrived */
-    int grpc_status;            /* the gRPC code; 14 (UNAVAILABLE) or 4 when no status was read */
+    /* The gRPC code. No status read: 4 (DEADLINE_EXCEEDED) after OCA_ERR_TIMEOUT, 14 (UNAVAILABLE)
+     * after other transport errors. A status 0 whose message cannot be read (corrupt gzip,
+     * truncated, over the size cap) becomes INTERNAL or RESOURCE_EXHAUSTED, as grpc-go does. */
+    int grpc_status;
     const char *grpc_message;   /* percent-decoded; "" when none */
     int64_t retry_delay_ns;     /* RetryInfo.retry_delay from grpc-status-details-bin; -1: none */
-    const uint8_t *msg;         /* status 0: the response message, decompressed; else NULL */
+    /* status 0: the first response message, decompressed (empty, not NULL, when the server sent
+     * none); else NULL. At most OCA_HTTP_CLIENT_MAX_RESPONSE bytes. */
+    const uint8_t *msg;
     size_t msg_len;
 };
 

@@ -28,6 +28,8 @@ struct oca_tls_server_config {
 };
 
 enum oca_tls_version { OCA_TLS_1_0, OCA_TLS_1_1, OCA_TLS_1_2, OCA_TLS_1_3 };
+/* "1.0" .. "1.3": the min_version values of server and client tls sections alike. */
+extern const struct oca_enum_name oca_tls_version_names[];
 
 /* The keys of a tls section: cert_file, key_file, client_ca_file, min_version ("1.2" default). */
 extern const struct oca_field oca_tls_server_fields[];

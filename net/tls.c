@@ -14,7 +14,7 @@
 #include "base/mem.h"
 #include "config/fields.h"
 
-static const struct oca_enum_name tls_version_names[] = {
+const struct oca_enum_name oca_tls_version_names[] = {
     { "1.0", OCA_TLS_1_0 },
     { "1.1", OCA_TLS_1_1 },
     { "1.2", OCA_TLS_1_2 },
@@ -29,7 +29,7 @@ const struct oca_field oca_tls_server_fields[] = {
                      "PEM private key of cert_file (required with it)."),
     OCA_FIELD_STRING(struct oca_tls_server_config, client_ca_file, NULL,
                      "PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS)."),
-    OCA_FIELD_ENUM(struct oca_tls_server_config, min_version, "1.2", tls_version_names,
+    OCA_FIELD_ENUM(struct oca_tls_server_config, min_version, "1.2", oca_tls_version_names,
                    "Lowest TLS version accepted: 1.0, 1.1, 1.2 or 1.3 (OpenSSL's security level may "
                    "still refuse 1.0 and 1.1)."),
     OCA_FIELD_END,

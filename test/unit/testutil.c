@@ -14,11 +14,30 @@
 
 static void on_guard(uv_timer_t *t) { (void)t; }
 
+struct until {
+    bool (*cond)(void *);
+    void *arg;
+};
+
+/* Runs just before the loop would block for I/O: when a callback earlier in this iteration (a
+ * timer, say) made the condition true, stop the loop instead of sleeping until the guard. */
+static void on_prepare(uv_prepare_t *p)
+{
+    struct until *u = p->data;
+    if (u->cond(u->arg))
+        uv_stop(p->loop);
+}
+
 bool oca_test_run_until(uv_loop_t *loop, bool (*cond)(void *), void *arg, uint64_t ms)
 {
     uv_timer_t guard;
     uv_timer_init(loop, &guard);
     uv_timer_start(&guard, on_guard, ms, 0);
+    struct until u = { cond, arg };
+    uv_prepare_t prepare;
+    uv_prepare_init(loop, &prepare);
+    prepare.data = &u;
+    uv_prepare_start(&prepare, on_prepare);
     uint64_t deadline = uv_hrtime() + ms * 1000000;
     bool ok;
     while (!(ok = cond(arg)) && uv_hrtime() < deadline) {
@@ -28,6 +47,7 @@ bool oca_test_run_until(uv_loop_t *loop, bool (*cond)(void *), void *arg, uint64
             uv_timer_start(&guard, on_guard, (deadline - uv_hrtime()) / 1000000 + 1, 0);
         uv_run(loop, UV_RUN_ONCE);
     }
+    uv_close((uv_handle_t *)&prepare, NULL);
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     return ok;

@@ -13,17 +13,66 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "base/buf.h"
 #include "base/errors.h"
 #include "base/mem.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "testutil.h"
 
 #define NT_WAIT_MS 5000
 /* Each test program uses some of these helpers only. */
 #define NT_FN static __attribute__((unused))
+
+/* Outbound clients (net/http_client.h). */
+
+NT_FN void nt_set_flag(void *arg)
+{
+    *(bool *)arg = true;
+}
+
+NT_FN bool nt_flag_set(void *arg)
+{
+    return *(bool *)arg;
+}
+
+/* Closes c and runs the loop until the client is freed. */
+NT_FN void nt_client_close(uv_loop_t *loop, struct oca_http_client *c)
+{
+    bool closed = false;
+    oca_http_client_close(c, nt_set_flag, &closed);
+    assert_true(oca_test_run_until(loop, nt_flag_set, &closed, NT_WAIT_MS));
+}
+
+/* Certificates made with the openssl CLI in dir: a test CA (ca.pem, ca.key), made on first use, and
+ * NAME.pem / NAME.key for subject cn signed by it, with subjectAltName san (NULL: none). True once
+ * both files exist. */
+NT_FN bool nt_make_cert(const char *dir, const char *name, const char *cn, const char *san)
+{
+    char cmd[2048], path[512];
+    snprintf(path, sizeof(path), "%s/ca.pem", dir);
+    if (access(path, R_OK) != 0) {
+        snprintf(cmd, sizeof(cmd),
+                 "(cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                 "-keyout ca.key -out ca.pem -days 2 -subj /CN=ocagent-test-ca) >/dev/null 2>&1", dir);
+        if (system(cmd) != 0)
+            return false;
+    }
+    snprintf(cmd, sizeof(cmd),
+             "(cd %s && printf '%s%s\\n' > %s.ext && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout %s.key -out %s.csr "
+             "-subj /CN=%s && openssl x509 -req -in %s.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+             "-out %s.pem -days 2 -extfile %s.ext) >/dev/null 2>&1",
+             dir, san ? "subjectAltName=" : "basicConstraints=CA:FALSE", san ? san : "", name, name, name, cn,
+             name, name, name);
+    if (system(cmd) != 0)
+        return false;
+    snprintf(path, sizeof(path), "%s/%s.pem", dir, name);
+    return access(path, R_OK) == 0;
+}
 
 /* Raw TCP client. */
 
