@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "codec/otlp_json.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "payload.h"
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
@@ -50,18 +51,6 @@ static void rand_bytes(struct oca_arena *a, ProtobufCBinaryData *d, size_t n)
         d->data[k] = (uint8_t)next_rand();
 }
 
-static KeyValue *string_kv(struct oca_arena *a, const char *k, const char *v)
-{
-    KeyValue *kv = oca_arena_alloc(a, sizeof(*kv));
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = oca_arena_strdup(a, k);
-    kv->value = oca_arena_alloc(a, sizeof(*kv->value));
-    opentelemetry__proto__common__v1__any_value__init(kv->value);
-    kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    kv->value->string_value = oca_arena_strdup(a, v);
-    return kv;
-}
-
 static Span *make_span(struct oca_arena *a, size_t k, uint64_t t0)
 {
     Span *sp = oca_arena_alloc(a, sizeof(*sp));
@@ -79,24 +68,12 @@ static Span *make_span(struct oca_arena *a, size_t k, uint64_t t0)
     sp->attributes = oca_arena_alloc(a, ATTRS * sizeof(KeyValue *));
     for (size_t j = 0; j < ATTRS; j++) {
         char *key = rand_string(a, ATTR_LEN);
-        sp->attributes[j] = string_kv(a, key, rand_string(a, ATTR_LEN));
+        sp->attributes[j] = bench_string_kv(a, key, rand_string(a, ATTR_LEN));
     }
     sp->status = oca_arena_alloc(a, sizeof(*sp->status));
     opentelemetry__proto__trace__v1__status__init(sp->status);
     sp->status->code = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK;
     return sp;
-}
-
-static int write_file(const char *dir, const char *name, const void *p, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
-        perror(path);
-        return 1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -110,9 +87,9 @@ int main(int argc, char **argv)
     opentelemetry__proto__resource__v1__resource__init(res);
     res->n_attributes = 3;
     res->attributes = oca_arena_alloc(a, 3 * sizeof(KeyValue *));
-    res->attributes[0] = string_kv(a, "service.name", "bench-service");
-    res->attributes[1] = string_kv(a, "service.version", "1.2.3");
-    res->attributes[2] = string_kv(a, "service.instance.id", "6f1c2f8e-9a4b-4c1d-8e2f-0a1b2c3d4e5f");
+    res->attributes[0] = bench_string_kv(a, "service.name", "bench-service");
+    res->attributes[1] = bench_string_kv(a, "service.version", "1.2.3");
+    res->attributes[2] = bench_string_kv(a, "service.instance.id", "6f1c2f8e-9a4b-4c1d-8e2f-0a1b2c3d4e5f");
 
     Opentelemetry__Proto__Common__V1__InstrumentationScope *scope = oca_arena_alloc(a, sizeof(*scope));
     opentelemetry__proto__common__v1__instrumentation_scope__init(scope);
@@ -144,17 +121,13 @@ int main(int argc, char **argv)
     if (!framed)
         return 1;
     protobuf_c_message_pack(&req.base, framed + 5);
-    framed[0] = 0;
-    framed[1] = (uint8_t)(n >> 24);
-    framed[2] = (uint8_t)(n >> 16);
-    framed[3] = (uint8_t)(n >> 8);
-    framed[4] = (uint8_t)n;
+    bench_grpc_prefix(framed, n);
 
     struct oca_buf json = { 0 };
     oca_otlp_json_encode(&req.base, &json);
 
-    int rc = write_file(argv[1], "traces.pb", framed + 5, n) | write_file(argv[1], "traces.grpc", framed, n + 5) |
-             write_file(argv[1], "traces.json", json.data, json.len);
+    int rc = bench_write_file(argv[1], "traces.pb", framed + 5, n) | bench_write_file(argv[1], "traces.grpc", framed, n + 5) |
+             bench_write_file(argv[1], "traces.json", json.data, json.len);
     printf("payload: %d spans, protobuf %zu bytes, grpc %zu bytes, json %zu bytes\n", SPANS, n, n + 5, json.len);
     free(framed);
     oca_buf_free(&json);

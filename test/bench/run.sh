@@ -123,6 +123,7 @@ if [ "$SMOKE" = 1 ]; then
             failed=$((failed + 1))
         fi
     done
+    if sh test/bench/prom.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     mkdir -p build
     echo "bench-smoke: $passed passed, $failed failed" | tee -a build/results-bench.txt
     [ "$failed" -eq 0 ]
@@ -176,9 +177,9 @@ while IFS='|' read -r name cores rate ratio cpu idle peak lat fails; do
     set -- $lat
     printf '| %-28s | %-10s | %10s | %8s | %14s | %8s | %8s | %7s | %7s | %6s |\n' "$name" "$cores" "$rate" "$ratio" "$cpu" "$idle" "$peak" "$1" "$2" "$fails"
 done <"$rows"
-for s in "OTLP/gRPC -> batch -> otlp -> ocagent|$na" "OpenCensus stream -> nop|n/a (no OpenCensus load generator yet)" \
-         "metrics -> prometheus, 100k series|n/a (needs the prometheus exporter)"; do
+for s in "OTLP/gRPC -> batch -> otlp -> ocagent|$na" "OpenCensus stream -> nop|n/a (no OpenCensus load generator yet)"; do
     printf '| %-28s | %s |\n' "${s%%|*}" "${s#*|}"
 done
 one=$(awk -F'|' 'NR == 1 { print $3 }' "$rows"); two=$(awk -F'|' 'NR == 4 { print $3 }' "$rows")
 printf '%s\n' "both cores vs one (OTLP/gRPC): $(awk -v a="$two" -v b="$one" 'BEGIN { printf "%.2fx", a / b }')"
+sh test/bench/prom.sh
