@@ -88,6 +88,8 @@ static int jaeger_validate(const void *cfgp, struct oca_diag *diag)
     }
     if (oca_tls_client_config_validate(&cfg->tls, "tls", diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
+    if (oca_exporter_helper_validate(&cfg->helper, diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
     return err;
 }
 

@@ -54,6 +54,7 @@ static void test_config(void **state)
     expect_error("compression: brotli\n", "compression");
     expect_error("tls: {cert_file: /nonexistent.pem}\n", "tls");
     expect_error("balancer_name: round_robin\n", "unknown key");
+    expect_error("retry_on_failure: {initial_interval: 10s, max_elapsed_time: 5s}\n", "max_elapsed_time");
 }
 
 static ProtobufCMessage *make_span(struct oca_arena *a, size_t k, const void *arg)
