@@ -70,7 +70,6 @@ struct jaeger_exporter {
 
 /* One attempt: the PostSpans calls of one batch still to answer, and the worst answer so far. */
 struct attempt {
-    struct jaeger_exporter *jx;
     struct oca_send_attempt *done;
     size_t pending;
     int err;                    /* OCA_OK, else the first retryable error, else the first permanent */
@@ -189,7 +188,6 @@ static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *ba
     struct jaeger_exporter *jx = exporter;
     (void)sig;
     struct attempt *at = oca_xcalloc(1, sizeof(*at));
-    at->jx = jx;
     at->done = attempt;
     /* One reference more than the calls started, so that no answer can finish the attempt before
      * every call has been started. */
