@@ -12,6 +12,7 @@ extern const struct oca_component_type oca_file_exporter;
 extern const struct oca_component_type oca_jaeger_exporter;
 extern const struct oca_component_type oca_nop_exporter;
 extern const struct oca_component_type oca_prometheus_exporter;
+extern const struct oca_component_type oca_zipkin_exporter;
 extern const struct oca_component_type oca_health_check_extension;
 
 const struct oca_component_type *const oca_components[] = {
@@ -24,6 +25,7 @@ const struct oca_component_type *const oca_components[] = {
     &oca_jaeger_exporter,
     &oca_nop_exporter,
     &oca_prometheus_exporter,
+    &oca_zipkin_exporter,
     &oca_health_check_extension,
     NULL,
 };

@@ -24,6 +24,7 @@ static const struct { const char *type; const char *yaml; } required[] = {
     { "otlp", "protocols: {grpc: {endpoint: \"127.0.0.1:0\"}, http: {endpoint: \"127.0.0.1:0\"}}" },
     { "opencensus", "endpoint: 127.0.0.1:0" },
     { "prometheus", "endpoint: 127.0.0.1:0" },
+    { "zipkin", "endpoint: http://127.0.0.1:9/api/v2/spans" },
 };
 
 static char tmpdir[256];
