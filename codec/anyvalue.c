@@ -115,17 +115,24 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
-/* A JSON string as Go's encoder writes it with HTML escaping off. */
-static void put_json_string(struct oca_buf *out, const char *str, size_t n)
+/* ASCII that Go's JSON encoder copies as it is. */
+static bool plain_ascii(unsigned char c, bool escape_html)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && !(escape_html && (c == '<' || c == '>' || c == '&'));
+}
+
+/* A JSON string as Go's encoder writes it; escape_html also escapes <, > and & (json.Marshal does,
+ * pcommon's AsString does not). */
+static void put_json_string(struct oca_buf *out, const char *str, size_t n, bool escape_html)
 {
     const unsigned char *s = (const unsigned char *)str;
     oca_buf_putc(out, '"');
     size_t i = 0;
     while (i < n) {
         unsigned char c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+        if (plain_ascii(c, escape_html)) {
             size_t j = i + 1;
-            while (j < n && s[j] >= 0x20 && s[j] != '"' && s[j] != '\\' && s[j] < 0x80)
+            while (j < n && plain_ascii(s[j], escape_html))
                 j++;
             oca_buf_append(out, s + i, j - i);
             i = j;
@@ -152,7 +159,7 @@ static void put_json_string(struct oca_buf *out, const char *str, size_t n)
     oca_buf_putc(out, '"');
 }
 
-static bool put_json_value(struct oca_buf *out, const Opentelemetry__Proto__Common__V1__AnyValue *v);
+static bool put_json_value(struct oca_buf *out, const Opentelemetry__Proto__Common__V1__AnyValue *v, bool escape_html);
 
 struct entry {
     const char *key;
@@ -170,15 +177,14 @@ static int compare_entries(const void *a, const void *b)
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-/* A map as Go marshals map[string]any: keys sorted, the last of equal keys kept. */
-static bool put_json_map(struct oca_buf *out, const Opentelemetry__Proto__Common__V1__KeyValueList *kvl)
+bool oca_anyvalue_append_json_map(struct oca_buf *out, Opentelemetry__Proto__Common__V1__KeyValue *const *kvs,
+                                  size_t n, bool escape_html)
 {
-    size_t n = kvl ? kvl->n_values : 0;
     struct entry *e = oca_xmalloc((n ? n : 1) * sizeof(*e));
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (kvl->values[i])
-            e[m++] = (struct entry){ kvl->values[i]->key ? kvl->values[i]->key : "", kvl->values[i]->value, i };
+        if (kvs[i])
+            e[m++] = (struct entry){ kvs[i]->key ? kvs[i]->key : "", kvs[i]->value, i };
     qsort(e, m, sizeof(*e), compare_entries);
     bool ok = true, first = true;
     oca_buf_putc(out, '{');
@@ -188,9 +194,9 @@ static bool put_json_map(struct oca_buf *out, const Opentelemetry__Proto__Common
         if (!first)
             oca_buf_putc(out, ',');
         first = false;
-        put_json_string(out, e[i].key, strlen(e[i].key));
+        put_json_string(out, e[i].key, strlen(e[i].key), escape_html);
         oca_buf_putc(out, ':');
-        ok = put_json_value(out, e[i].value);
+        ok = put_json_value(out, e[i].value, escape_html);
     }
     oca_buf_putc(out, '}');
     free(e);
@@ -198,12 +204,12 @@ static bool put_json_map(struct oca_buf *out, const Opentelemetry__Proto__Common
 }
 
 /* Returns false on a value Go's encoder refuses (NaN, infinities). */
-static bool put_json_value(struct oca_buf *out, const Opentelemetry__Proto__Common__V1__AnyValue *v)
+static bool put_json_value(struct oca_buf *out, const Opentelemetry__Proto__Common__V1__AnyValue *v, bool escape_html)
 {
     char num[32];
     switch (v ? v->value_case : OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
-        put_json_string(out, v->string_value, strlen(v->string_value));
+        put_json_string(out, v->string_value, strlen(v->string_value), escape_html);
         return true;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
         oca_buf_puts(out, v->bool_value ? "true" : "false");
@@ -228,13 +234,14 @@ static bool put_json_value(struct oca_buf *out, const Opentelemetry__Proto__Comm
         for (size_t i = 0; i < n && ok; i++) {
             if (i > 0)
                 oca_buf_putc(out, ',');
-            ok = put_json_value(out, v->array_value->values[i]);
+            ok = put_json_value(out, v->array_value->values[i], escape_html);
         }
         oca_buf_putc(out, ']');
         return ok;
     }
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE:
-        return put_json_map(out, v->kvlist_value);
+        return oca_anyvalue_append_json_map(out, v->kvlist_value ? v->kvlist_value->values : NULL,
+                                            v->kvlist_value ? v->kvlist_value->n_values : 0, escape_html);
     default:
         oca_buf_puts(out, "null");
         return true;
@@ -270,7 +277,7 @@ void oca_anyvalue_append_string(struct oca_buf *out, const Opentelemetry__Proto_
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: {
         size_t start = out->len;
-        if (!put_json_value(out, v)) {
+        if (!put_json_value(out, v, false)) {
             out->len = start;
             if (out->data)
                 out->data[start] = '\0';

@@ -140,6 +140,36 @@ static void test_json_escapes(void **state)
     oca_buf_free(&out);
 }
 
+/* Attributes as a Go map: the Collector's zipkin translator writes event and link attributes with
+ * json.Marshal, which also escapes <, > and &; AsString does not. A NaN fails the whole map. */
+static void test_json_map(void **state)
+{
+    (void)state;
+    struct oca_arena *a = oca_arena_new(1024);
+    static const char json[] = "{\"kvlistValue\":{\"values\":[{\"key\":\"b<\",\"value\":{\"stringValue\":\"x&y>\"}},"
+                               "{\"key\":\"a\",\"value\":{\"intValue\":\"1\"}}]}}";
+    ProtobufCMessage *m = NULL;
+    char err[200] = "";
+    assert_int_equal(oca_otlp_json_decode(&opentelemetry__proto__common__v1__any_value__descriptor, json, strlen(json), a, &m,
+                                          err, sizeof(err)), OCA_OK);
+    const Opentelemetry__Proto__Common__V1__KeyValueList *kvl = ((const Opentelemetry__Proto__Common__V1__AnyValue *)m)->kvlist_value;
+    struct oca_buf out = { 0 };
+    assert_true(oca_anyvalue_append_json_map(&out, kvl->values, kvl->n_values, true));
+    assert_string_equal(out.data, "{\"a\":1,\"b\\u003c\":\"x\\u0026y\\u003e\"}");
+    oca_buf_reset(&out);
+    assert_true(oca_anyvalue_append_json_map(&out, kvl->values, kvl->n_values, false));
+    assert_string_equal(out.data, "{\"a\":1,\"b<\":\"x&y>\"}");
+    oca_buf_reset(&out);
+    assert_true(oca_anyvalue_append_json_map(&out, NULL, 0, true));
+    assert_string_equal(out.data, "{}");
+    kvl->values[1]->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+    kvl->values[1]->value->double_value = NAN;
+    oca_buf_reset(&out);
+    assert_false(oca_anyvalue_append_json_map(&out, kvl->values, kvl->n_values, true));
+    oca_buf_free(&out);
+    oca_arena_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_non_finite),
         cmocka_unit_test(test_arrays_and_maps),
         cmocka_unit_test(test_json_escapes),
+        cmocka_unit_test(test_json_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
