@@ -4,14 +4,17 @@
 // OK status, attributes of every type the SDK has, dropped counts) go into the agent's otlp
 // receiver, plus one OTLP/JSON request with bytes and map attributes; each must arrive as the
 // Collector's jaeger translator maps it, compared field by field. Then TLS with a CA made by the
-// openssl CLI (and gzip), and a collector that answers UNAVAILABLE once: the batch is retried and
-// arrives once.
+// openssl CLI (and gzip), a collector that answers UNAVAILABLE once (the batch is retried and
+// arrives once) or INVALID_ARGUMENT (not retried), and gzip checked on the wire.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http2 from 'node:http2';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, createTraceState, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -385,4 +388,48 @@ test('INVALID_ARGUMENT is permanent: not retried, logged with the collector\'s m
   }
   assert.equal(collector.calls(), 1, 'a permanent error is not retried');
   assert.equal(collector.received.length, 0);
+});
+
+// grpc-js inflates gzip without telling the handler, so the wire is checked with a bare HTTP/2
+// server speaking gRPC: the request must say grpc-encoding: gzip and carry a compressed message.
+test('compression: gzip sends compressed gRPC messages', async () => {
+  const root = new protobuf.Root();
+  root.resolvePath = (origin, target) => path.join(PROTO_DIR, target);
+  root.loadSync('jaeger/api_v2/collector.proto');
+  const PostSpansRequest = root.lookupType('jaeger.api_v2.PostSpansRequest');
+  const seen = [];
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    const chunks = [];
+    stream.on('data', (c) => chunks.push(c));
+    stream.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const compressed = body[0] === 1, len = body.readUInt32BE(1);
+      const msg = body.subarray(5, 5 + len);
+      const req = PostSpansRequest.decode(compressed ? zlib.gunzipSync(msg) : msg);
+      seen.push({ path: headers[':path'], encoding: headers['grpc-encoding'], compressed, req });
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(Buffer.from([0, 0, 0, 0, 0]));
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { agent, grpcPort } = await startAgent(server.address().port, { extra: '    compression: gzip' });
+  try {
+    await sendSdkSpans(grpcPort, 'jaeger-gzip', {}, (tracer) => {
+      const s = tracer.startSpan('zipped', { attributes: { big: 'x'.repeat(2000) } });
+      s.end();
+      return [s];
+    });
+    await waitFor('the compressed call', () => seen.length >= 1, DEADLINE);
+  } finally {
+    const exit = await agent.stop();
+    await new Promise((r) => server.close(r));
+    assert.equal(exit.code, 0, agent.stderr);
+  }
+  assert.equal(seen[0].path, '/jaeger.api_v2.CollectorService/PostSpans');
+  assert.equal(seen[0].encoding, 'gzip');
+  assert.equal(seen[0].compressed, true, 'the message has the compressed flag');
+  assert.equal(seen[0].req.batch.process.serviceName, 'jaeger-gzip');
+  assert.equal(seen[0].req.batch.spans[0].operationName, 'zipped');
 });
