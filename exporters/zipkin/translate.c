@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "base/arena.h"
 #include "base/errors.h"
 #include "base/mem.h"
+#include "codec/anyvalue.h"
 #include "zipkin/zipkin.pb-c.h"
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
@@ -129,241 +129,6 @@ static const char *clean_utf8(struct oca_arena *a, const char *s)
     return r;
 }
 
-/* A string as Go's encoding/json writes it: \uXXXX for other control characters, U+2028 and
- * U+2029, U+FFFD for invalid bytes, and <, >, & escaped when escape_html (json.Marshal does;
- * pcommon's AsString of maps and slices does not). */
-static void go_json_string(struct oca_buf *b, const char *s, bool escape_html)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = s ? strlen(s) : 0;
-    oca_buf_putc(b, '"');
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x80) {
-            i++;
-            if (c >= 0x20 && c != '"' && c != '\\' && !(escape_html && (c == '<' || c == '>' || c == '&'))) {
-                oca_buf_putc(b, (char)c);
-                continue;
-            }
-            switch (c) {
-            case '"': oca_buf_puts(b, "\\\""); break;
-            case '\\': oca_buf_puts(b, "\\\\"); break;
-            case '\n': oca_buf_puts(b, "\\n"); break;
-            case '\r': oca_buf_puts(b, "\\r"); break;
-            case '\t': oca_buf_puts(b, "\\t"); break;
-            case '\b': oca_buf_puts(b, "\\b"); break;
-            case '\f': oca_buf_puts(b, "\\f"); break;
-            default:
-                oca_buf_puts(b, "\\u00");
-                oca_buf_putc(b, hex[c >> 4]);
-                oca_buf_putc(b, hex[c & 15]);
-            }
-            continue;
-        }
-        uint32_t cp;
-        size_t l = utf8_next((const unsigned char *)s + i, n - i, &cp);
-        if (!l) {
-            oca_buf_puts(b, "\\ufffd");
-            i++;
-        } else if (cp == 0x2028 || cp == 0x2029) {
-            oca_buf_puts(b, cp == 0x2028 ? "\\u2028" : "\\u2029");
-            i += l;
-        } else {
-            oca_buf_append(b, s + i, l);
-            i += l;
-        }
-    }
-    oca_buf_putc(b, '"');
-}
-
-/* A finite double as Go writes it in JSON (and pcommon in AsString): the shortest digits that read
- * back as the same value, in plain notation unless it is below 1e-6 or from 1e21 up. False for NaN
- * and the infinities, which Go's JSON refuses. */
-static bool go_float(struct oca_buf *b, double f)
-{
-    if (!isfinite(f))
-        return false;
-    /* The fewest significant digits that read back as f: reading back only gets truer with more
-     * digits, and 17 always do, so a binary search finds it in at most five tries. */
-    char t[48];
-    int lo = 1, hi = 17;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        snprintf(t, sizeof(t), "%.*e", mid - 1, f);
-        if (strtod(t, NULL) == f)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    snprintf(t, sizeof(t), "%.*e", lo - 1, f);
-    const char *q = t;
-    if (*q == '-') {
-        oca_buf_putc(b, '-');
-        q++;
-    }
-    char dig[24];
-    int nd = 0;
-    for (; *q && *q != 'e'; q++)
-        if (*q != '.')
-            dig[nd++] = *q;
-    int e = *q ? atoi(q + 1) : 0;
-    double a = fabs(f);
-    if (a != 0 && (a < 1e-6 || a >= 1e21)) {
-        oca_buf_putc(b, dig[0]);
-        if (nd > 1) {
-            oca_buf_putc(b, '.');
-            oca_buf_append(b, dig + 1, (size_t)nd - 1);
-        }
-        if (e < 0)
-            oca_buf_printf(b, "e-%d", -e);
-        else
-            oca_buf_printf(b, "e+%02d", e);
-    } else if (e >= 0) {
-        for (int i = 0; i <= e; i++)
-            oca_buf_putc(b, i < nd ? dig[i] : '0');
-        if (nd > e + 1) {
-            oca_buf_putc(b, '.');
-            oca_buf_append(b, dig + e + 1, (size_t)(nd - e - 1));
-        }
-    } else {
-        oca_buf_puts(b, "0.");
-        for (int i = 0; i < -e - 1; i++)
-            oca_buf_putc(b, '0');
-        oca_buf_append(b, dig, (size_t)nd);
-    }
-    return true;
-}
-
-static void base64(struct oca_buf *b, const uint8_t *p, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        char out[4] = { tab[(v >> 18) & 63], tab[(v >> 12) & 63], i + 1 < n ? tab[(v >> 6) & 63] : '=',
-                        i + 2 < n ? tab[v & 63] : '=' };
-        oca_buf_append(b, out, 4);
-    }
-}
-
-static bool go_json_value(struct oca_buf *b, const AnyValue *v, bool escape_html);
-
-struct kv_ref {
-    const char *key;
-    size_t idx;
-    const KeyValue *kv;
-};
-
-static int kv_ref_cmp(const void *pa, const void *pb)
-{
-    const struct kv_ref *a = pa, *b = pb;
-    int c = strcmp(a->key, b->key);
-    if (c)
-        return c;
-    return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-/* A key/value list as the JSON of a Go map (pcommon's AsRaw then encoding/json): keys sorted, and
- * of repeated keys the last one wins. */
-static bool go_json_object(struct oca_buf *b, KeyValue *const *kvs, size_t n, bool escape_html)
-{
-    struct kv_ref *refs = n ? oca_xmalloc(n * sizeof(*refs)) : NULL;
-    for (size_t i = 0; i < n; i++)
-        refs[i] = (struct kv_ref){ kvs[i] && kvs[i]->key ? kvs[i]->key : "", i, kvs[i] };
-    if (n > 1)
-        qsort(refs, n, sizeof(*refs), kv_ref_cmp);
-    bool ok = true, first = true;
-    oca_buf_putc(b, '{');
-    for (size_t i = 0; i < n && ok; i++) {
-        if (i + 1 < n && strcmp(refs[i].key, refs[i + 1].key) == 0)
-            continue;
-        if (!first)
-            oca_buf_putc(b, ',');
-        first = false;
-        go_json_string(b, refs[i].key, escape_html);
-        oca_buf_putc(b, ':');
-        ok = go_json_value(b, refs[i].kv ? refs[i].kv->value : NULL, escape_html);
-    }
-    oca_buf_putc(b, '}');
-    free(refs);
-    return ok;
-}
-
-static bool go_json_value(struct oca_buf *b, const AnyValue *v, bool escape_html)
-{
-    switch (v ? v->value_case : OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET) {
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
-        go_json_string(b, v->string_value, escape_html);
-        return true;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
-        oca_buf_puts(b, v->bool_value ? "true" : "false");
-        return true;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
-        oca_buf_printf(b, "%" PRId64, v->int_value);
-        return true;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
-        return go_float(b, v->double_value);
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
-        oca_buf_putc(b, '"');
-        base64(b, v->bytes_value.data, v->bytes_value.len);
-        oca_buf_putc(b, '"');
-        return true;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE: {
-        const Opentelemetry__Proto__Common__V1__ArrayValue *arr = v->array_value;
-        bool ok = true;
-        oca_buf_putc(b, '[');
-        for (size_t i = 0; arr && i < arr->n_values && ok; i++) {
-            if (i)
-                oca_buf_putc(b, ',');
-            ok = go_json_value(b, arr->values[i], escape_html);
-        }
-        oca_buf_putc(b, ']');
-        return ok;
-    }
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE:
-        return go_json_object(b, v->kvlist_value ? v->kvlist_value->values : NULL,
-                              v->kvlist_value ? v->kvlist_value->n_values : 0, escape_html);
-    default:
-        oca_buf_puts(b, "null");
-        return true;
-    }
-}
-
-void oca_zipkin_value_string(struct oca_buf *out, const AnyValue *v)
-{
-    size_t mark = out->len;
-    switch (v ? v->value_case : OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET) {
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
-        oca_buf_puts(out, v->string_value ? v->string_value : "");
-        break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
-        go_json_value(out, v, false);
-        break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
-        if (!go_float(out, v->double_value))
-            oca_buf_printf(out, "json: unsupported value: %s",
-                           isnan(v->double_value) ? "NaN" : v->double_value > 0 ? "+Inf" : "-Inf");
-        break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
-        base64(out, v->bytes_value.data, v->bytes_value.len);
-        break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE:
-        /* pcommon gives "" when the JSON cannot be written (a NaN inside). */
-        if (!go_json_value(out, v, false) && out->data) {
-            out->len = mark;
-            out->data[mark] = '\0';
-        }
-        break;
-    default:
-        break;
-    }
-}
-
 /* The tag map: a json-c object of strings, which is also what the JSON output embeds. */
 static void tag_put(struct xlate *x, struct json_object *tags, const char *key, const char *value)
 {
@@ -382,7 +147,7 @@ static void tags_add_attrs(struct xlate *x, struct json_object *tags, KeyValue *
         if (!kvs[i])
             continue;
         oca_buf_reset(&x->tmp);
-        oca_zipkin_value_string(&x->tmp, kvs[i]->value);
+        oca_anyvalue_append_string(&x->tmp, kvs[i]->value);
         tag_put(x, tags, kvs[i]->key ? kvs[i]->key : "", x->tmp.data ? x->tmp.data : "");
     }
 }
@@ -497,7 +262,7 @@ static int translate_events(struct xlate *x, const Span *sp, struct zspan *z)
         oca_buf_reset(&x->tmp);
         oca_buf_puts(&x->tmp, ev->name ? ev->name : "");
         oca_buf_putc(&x->tmp, '|');
-        if (!go_json_object(&x->tmp, ev->attributes, ev->n_attributes, true))
+        if (!oca_anyvalue_append_json_map(&x->tmp, ev->attributes, ev->n_attributes, true))
             return fail(x, "json: unsupported value: a NaN or infinite number among an event's attributes", sp);
         oca_buf_printf(&x->tmp, "|%" PRIu32, ev->dropped_attributes_count);
         z->ann[i].value = clean_utf8(x->a, oca_arena_strndup(x->a, x->tmp.data, x->tmp.len));
@@ -518,7 +283,7 @@ static int translate_links(struct xlate *x, const Span *sp, struct zspan *z)
         if (id_set(&l->span_id, 8))
             put_hex(&x->tmp, l->span_id.data, 8);
         oca_buf_printf(&x->tmp, "|%s|", l->trace_state ? l->trace_state : "");
-        if (!go_json_object(&x->tmp, l->attributes, l->n_attributes, true))
+        if (!oca_anyvalue_append_json_map(&x->tmp, l->attributes, l->n_attributes, true))
             return fail(x, "json: unsupported value: a NaN or infinite number among a link's attributes", sp);
         oca_buf_printf(&x->tmp, "|%" PRIu32, l->dropped_attributes_count);
         char key[40];

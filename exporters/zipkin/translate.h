@@ -22,10 +22,4 @@ enum oca_zipkin_format { OCA_ZIPKIN_JSON, OCA_ZIPKIN_PROTO };
 int oca_zipkin_encode(const oca_traces_req *req, enum oca_zipkin_format fmt, const char *default_service_name,
                       struct oca_buf *out, char *detail, size_t detail_size);
 
-/* Appends the text the Collector gives a non-string attribute value as a Zipkin tag (pcommon's
- * Value.AsString): decimal integers, true/false, the shortest round-trip form of a double in Go's
- * JSON notation, standard base64 of bytes, compact JSON of arrays and maps (keys sorted), "" for an
- * empty value. v may be NULL (empty). Exposed for the unit tests. */
-void oca_zipkin_value_string(struct oca_buf *out, const Opentelemetry__Proto__Common__V1__AnyValue *v);
-
 #endif

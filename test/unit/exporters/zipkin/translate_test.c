@@ -13,6 +13,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/errors.h"
+#include "codec/anyvalue.h"
 #include "exporters/zipkin/translate.h"
 #include "zipkin/zipkin.pb-c.h"
 
@@ -618,7 +619,7 @@ static void test_edges(void **state)
 static void expect_text(const AnyValue *v, const char *want)
 {
     struct oca_buf b = { 0 };
-    oca_zipkin_value_string(&b, v);
+    oca_anyvalue_append_string(&b, v);
     expect_str(b.data ? b.data : "", want, want);
     oca_buf_free(&b);
 }
