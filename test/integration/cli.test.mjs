@@ -37,7 +37,8 @@ test('validate accepts a good config', () => {
 // so the "known:" list below follows the registry as exporters are added.
 function exporterTypes() {
   const section = runSync(['components']).stdout.split(/^exporters:$/m)[1].split(/^\S.*:$/m)[0];
-  return [...section.matchAll(/^  ([a-z_]+) \[/gm)].map((m) => m[1]);
+  // A type's alias is a known name too ("  otlp (alias otlp_grpc) [traces, ...]").
+  return [...section.matchAll(/^  ([a-z_]+)(?: \(alias ([a-z_]+)\))? \[/gm)].flatMap((m) => (m[2] ? [m[1], m[2]] : [m[1]])).sort();
 }
 
 // Each broken config, with the line the agent must print (file:line:col: key.path: message).
