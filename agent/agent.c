@@ -73,13 +73,41 @@ static void on_graph_down(void *arg)
     uv_walk(&a->loop, close_handle, NULL);
 }
 
-static uint64_t pending_items(void)
+static const char *item_word(enum oca_signal sig)
 {
-    uint64_t n = 0;
-    for (const struct oca_counters *c = oca_counters_first(); c; c = c->next_in_registry)
-        if (c->queue_size > 0)
-            n += (uint64_t)c->queue_size;
-    return n;
+    static const char *const words[OCA_SIGNAL_COUNT] = { "spans", "points", "records" };
+    return words[sig];
+}
+
+/* Counts what the exporters' sending queues still hold (waiting or mid-retry) as dropped, with one
+ * line per exporter and signal, and returns the number of batches left unsent. The held counts are
+ * cleared as they are taken, so a counter block seen twice is counted once. */
+static uint64_t drop_pending(struct oca_graph *g)
+{
+    uint64_t batches = 0;
+    for (size_t i = 0; i < oca_graph_size(g); i++) {
+        struct oca_component *comp = oca_graph_component(g, i);
+        struct oca_counters *c = comp->counters;
+        if (!c || comp->type->kind != OCA_EXPORTER)
+            continue;
+        uint64_t held = 0;
+        for (int sig = 0; sig < OCA_SIGNAL_COUNT; sig++)
+            held += c->queued_batches[sig];
+        /* An exporter with a queue of its own (file) only reports its size. */
+        if (!held && c->queue_size > 0)
+            batches += (uint64_t)c->queue_size;
+        for (int sig = 0; sig < OCA_SIGNAL_COUNT; sig++) {
+            if (!c->queued_batches[sig])
+                continue;
+            oca_log_error(NULL, "exporter %s: dropping %llu %s (%llu batches) still queued", c->id,
+                          (unsigned long long)c->queued_items[sig], item_word((enum oca_signal)sig),
+                          (unsigned long long)c->queued_batches[sig]);
+            oca_counters_add(c, OCA_EDGE_DROPPED, (enum oca_signal)sig, c->queued_items[sig]);
+            batches += c->queued_batches[sig];
+            c->queued_batches[sig] = c->queued_items[sig] = 0;
+        }
+    }
+    return batches;
 }
 
 static void on_shutdown_timeout(uv_timer_t *t)
@@ -87,8 +115,9 @@ static void on_shutdown_timeout(uv_timer_t *t)
     struct agent *a = t->data;
     /* What is still queued cannot be saved any more; say how much, then leave without unwinding
      * components that are mid-operation. */
+    uint64_t batches = drop_pending(a->graph);
     oca_log_error(NULL, "shutdown did not finish within %.1fs; exiting with %llu queued batches unsent",
-                  (double)a->cfg->shutdown_timeout_ns / 1e9, (unsigned long long)pending_items());
+                  (double)a->cfg->shutdown_timeout_ns / 1e9, (unsigned long long)batches);
     _exit(0);
 }
 

@@ -9,8 +9,12 @@ extern const struct oca_component_type oca_otlpjsonfile_receiver;
 extern const struct oca_component_type oca_batch_processor;
 extern const struct oca_component_type oca_debug_exporter;
 extern const struct oca_component_type oca_file_exporter;
+extern const struct oca_component_type oca_jaeger_exporter;
 extern const struct oca_component_type oca_nop_exporter;
+extern const struct oca_component_type oca_otlp_exporter;
+extern const struct oca_component_type oca_otlphttp_exporter;
 extern const struct oca_component_type oca_prometheus_exporter;
+extern const struct oca_component_type oca_zipkin_exporter;
 extern const struct oca_component_type oca_health_check_extension;
 
 const struct oca_component_type *const oca_components[] = {
@@ -20,8 +24,12 @@ const struct oca_component_type *const oca_components[] = {
     &oca_batch_processor,
     &oca_debug_exporter,
     &oca_file_exporter,
+    &oca_jaeger_exporter,
     &oca_nop_exporter,
+    &oca_otlp_exporter,
+    &oca_otlphttp_exporter,
     &oca_prometheus_exporter,
+    &oca_zipkin_exporter,
     &oca_health_check_extension,
     NULL,
 };

@@ -75,6 +75,8 @@ static void print_components(void)
                 oca_buf_printf(&out, "%s:\n", oca_kind_section((enum oca_kind)kind));
             header = true;
             oca_buf_printf(&out, "  %s", (*t)->name);
+            if ((*t)->alias)
+                oca_buf_printf(&out, " (alias %s)", (*t)->alias);
             if ((*t)->kind != OCA_EXTENSION) {
                 const char *sep = " [";
                 for (int s = 0; s < OCA_SIGNAL_COUNT; s++)

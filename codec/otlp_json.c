@@ -156,7 +156,7 @@ static void put_key(struct oca_buf *b, const char *name)
     put_end(b, p);
 }
 
-static void put_escape(struct oca_buf *b, unsigned char c)
+void oca_otlp_json_put_escape(struct oca_buf *b, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
     char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
@@ -196,7 +196,7 @@ static void put_string(struct oca_buf *b, const char *s, size_t n)
         if (p == end)
             break;
         if (*p < 0x80)
-            put_escape(b, *p);
+            oca_otlp_json_put_escape(b, *p);
         else
             oca_buf_append(b, "\xEF\xBF\xBD", 3);
         p++;

@@ -18,6 +18,10 @@ struct oca_arena;
  * out, as protobuf's JSON mapping does. Never fails. */
 void oca_otlp_json_encode(const ProtobufCMessage *msg, struct oca_buf *out);
 
+/* Appends the JSON escape of c, a control character, '"' or '\\': \n \r \t \b \f by name, the
+ * others as \u00xx. codec/anyvalue.c writes Go's JSON with it too. */
+void oca_otlp_json_put_escape(struct oca_buf *b, unsigned char c);
+
 /* Decodes len bytes of JSON into a message of type desc allocated in arena (everything it points to
  * too). Returns OCA_OK or OCA_ERR_JSON; on error *out is NULL and err (when err_size > 0) holds a
  * message naming the JSON path, e.g. "resourceSpans[0].scopeSpans[1].spans[3].traceId: expected 32

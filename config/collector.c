@@ -164,7 +164,11 @@ static const struct oca_component_type *find_type(const struct loader *L, enum o
 {
     for (size_t i = 0; L->types && L->types[i]; i++) {
         const struct oca_component_type *t = L->types[i];
-        if (t->kind == kind && strlen(t->name) == len && memcmp(t->name, name, len) == 0)
+        if (t->kind != kind)
+            continue;
+        if (strlen(t->name) == len && memcmp(t->name, name, len) == 0)
+            return t;
+        if (t->alias && strlen(t->alias) == len && memcmp(t->alias, name, len) == 0)
             return t;
     }
     return NULL;
@@ -176,11 +180,15 @@ static void report_unknown_type(const struct loader *L, enum oca_kind kind, cons
     size_t n = 0;
     for (size_t i = 0; L->types && L->types[i]; i++)
         n++;
-    const char **names = oca_xcalloc(n + 1, sizeof(*names));
+    const char **names = oca_xcalloc(2 * n + 1, sizeof(*names));
     size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (L->types[i]->kind == kind)
-            names[k++] = L->types[i]->name;
+    for (size_t i = 0; i < n; i++) {
+        if (L->types[i]->kind != kind)
+            continue;
+        names[k++] = L->types[i]->name;
+        if (L->types[i]->alias)
+            names[k++] = L->types[i]->alias;
+    }
     struct oca_buf list = { 0 };
     put_sorted(&list, names, k);
     oca_diag_error(L->diag, key, path, "unknown %s type \"%.*s\" (known: %s)", oca_kind_name(kind),

@@ -52,6 +52,9 @@ struct oca_consumer {
 
 struct oca_component_type {
     const char *name;                   /* the YAML type: "otlp", "file", "batch" */
+    /* A second YAML type that means this one ("otlp_grpc" for the otlp exporter), as the
+     * Collector's type aliases; NULL: none. Unique among the names and aliases of its kind. */
+    const char *alias;
     enum oca_kind kind;
     unsigned signals;                   /* OCA_TRACES | OCA_METRICS | OCA_LOGS */
     bool mutates_data;                  /* processors that edit batches in place */

@@ -27,6 +27,10 @@ struct oca_counters {
     char *id;                                       /* the component id (a copy) */
     uint64_t items[OCA_EDGE_COUNT][OCA_SIGNAL_COUNT];
     int64_t queue_size, queue_capacity;             /* exporters with a queue; -1 when none */
+    /* Exporters with a sending queue (exporters/exporterhelper): the batches and items it holds,
+     * waiting or being sent (retries included). What is left here when the agent's shutdown timer
+     * fires is counted as dropped. */
+    uint64_t queued_batches[OCA_SIGNAL_COUNT], queued_items[OCA_SIGNAL_COUNT];
 };
 
 /* Registers a new zeroed counter block; it lives until oca_counters_reset_registry(). */

@@ -1,7 +1,9 @@
 /* The prometheus exporter's series store; see state.h. Series live in one hash table keyed by
  * family name and rendered label set; families (name, type, help) in another, so a name keeps one
  * type: a point whose metric maps to a name already held with another type is dropped, counted and
- * logged once per name (the first type seen wins, as Prometheus would reject the scrape otherwise). */
+ * logged once per name (the first type seen wins, as Prometheus would reject the scrape otherwise).
+ * A scrape copies the values on the loop thread (a snapshot) and renders them anywhere; what the
+ * snapshot borrows (names, labels) is parked, not freed, until it is released. */
 #include "exporters/prometheus/state.h"
 
 #include <inttypes.h>
@@ -21,6 +23,7 @@ typedef Opentelemetry__Proto__Metrics__V1__Metric metric_t;
 typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint number_t;
 typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint histo_t;
 typedef Opentelemetry__Proto__Metrics__V1__SummaryDataPoint summary_t;
+typedef Opentelemetry__Proto__Metrics__V1__Exemplar exemplar_t;
 
 #define DELTA OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA
 #define CUMULATIVE OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE
@@ -29,18 +32,28 @@ typedef Opentelemetry__Proto__Metrics__V1__SummaryDataPoint summary_t;
 enum prom_type { PROM_GAUGE, PROM_COUNTER, PROM_HISTOGRAM, PROM_SUMMARY };
 static const char *const type_names[] = { "gauge", "counter", "histogram", "summary" };
 
+/* The family fields a snapshot reads (name, help, unit, type) never change after creation. */
 struct family {
-    struct family *next;            /* hash chain */
+    struct family *next;            /* hash chain; the graveyard chain once removed */
     char *name;
     char *help;
+    char *unit;                     /* Prometheus unit (seconds, bytes ...) for OpenMetrics; "" for none */
     enum prom_type type;
     size_t n_series;
-    size_t rank;                    /* position by name, set before series are sorted */
     bool conflict_logged;
 };
 
+/* One exemplar of an OTLP point, as OpenMetrics writes it after a sample. */
+struct exemplar {
+    uint8_t trace_id[16], span_id[8];
+    bool set, has_trace, has_span;
+    double value;
+    uint64_t time_ns;
+};
+
+/* fam and labels never change after creation, so a snapshot may read them off the loop thread. */
 struct series {
-    struct series *next;            /* hash chain */
+    struct series *next;            /* hash chain; the graveyard chain once removed */
     struct family *fam;
     char *labels;                   /* `a="x",b="y"`, sorted by name; "" for none */
     uint64_t hash;
@@ -53,6 +66,7 @@ struct series {
     double *bounds;
     uint64_t *counts;
     double *qvalues;
+    struct exemplar *ex;            /* counter: 1, histogram: n_bounds + 1 (by bucket); NULL for none */
 };
 
 struct table {
@@ -64,11 +78,22 @@ struct oca_prom_state {
     struct oca_prom_state_options opt;
     struct table series, families;
     struct oca_prom_state_stats stats;
-    /* Every series in output order, kept between scrapes: it is rebuilt (and sorted) only after
-     * series came or went, so a scrape of a steady set of series costs no sort. */
+    /* Every series in output order, kept between scrapes: valid while sorted_gen == gen (gen counts
+     * every series that came or went), so a scrape of a steady set of series costs no sort. */
     struct series **sorted;
-    size_t n_sorted;
-    bool order_dirty;
+    size_t n_sorted, cap_sorted;
+    uint64_t gen, sorted_gen;
+    /* The arrays of the last snapshot released, reused by the next one: fresh multi-MiB arrays cost
+     * the loop thread their page faults on every scrape. */
+    struct snap_entry *spare_v;
+    size_t cap_spare_v;
+    double *spare_nums;
+    size_t cap_spare_nums;
+    /* While snapshots are out (pins), removed series and families are parked here, not freed: the
+     * snapshots still point at their names and labels. Freed when the last snapshot is released. */
+    size_t pins;
+    struct series *dead_series;
+    struct family *dead_families;
 };
 
 /* Labels under construction: name (sanitized, owned), the original key (for a stable order when
@@ -125,15 +150,31 @@ static uint64_t family_hash_of(const void *e)
 
 static uint64_t series_hash_of(const void *e) { return ((const struct series *)e)->hash; }
 
+/* Decimal digits of v into out (at least 21 bytes), NUL-terminated; snprintf is most of a render. */
+static void format_int(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *out++ = '-';
+    while (n)
+        *out++ = tmp[--n];
+    *out = '\0';
+}
+
 static void format_double(char *out, size_t size, double d)
 {
     if (isnan(d)) {
         snprintf(out, size, "NaN");
     } else if (isinf(d)) {
         snprintf(out, size, d > 0 ? "+Inf" : "-Inf");
-    } else if (d == (double)(int64_t)d && fabs(d) < 1e15) {
+    } else if (fabs(d) < 1e15 && d == (double)(int64_t)d) {
         /* Integral values (counts, most counters) skip the round-trip search below. */
-        snprintf(out, size, "%" PRId64, (int64_t)d);
+        format_int(out, (int64_t)d);
     } else {
         /* The shortest of %.15g .. %.17g that reads back as the same double. */
         for (int prec = 15; prec <= 17; prec++) {
@@ -283,9 +324,11 @@ static int label_cmp(const void *a, const void *b)
  * and renders `name="value",...`; frees the labels. */
 static char *render_labels(struct labels *l, size_t keep)
 {
-    qsort(l->v + keep, l->n - keep, sizeof(*l->v), label_cmp);
+    if (l->n > keep)
+        qsort(l->v + keep, l->n - keep, sizeof(*l->v), label_cmp);
     struct oca_buf b = { 0 };
     oca_buf_reserve(&b, 64);
+    oca_buf_reset(&b);     /* "" when there are no labels at all */
     for (size_t i = keep; i < l->n; i++) {
         bool same = i > keep && strcmp(l->v[i].name, l->v[i - 1].name) == 0;
         if (same) {
@@ -346,7 +389,7 @@ static struct family *find_family(const struct oca_prom_state *st, const char *n
 /* The family for name, created with type and help when new; NULL (counted, logged once) when the
  * name is held with another type. */
 static struct family *get_family(struct oca_prom_state *st, const char *name, enum prom_type type,
-                                 const char *help)
+                                 const char *help, const char *unit)
 {
     struct family *f = find_family(st, name);
     if (f) {
@@ -365,12 +408,21 @@ static struct family *get_family(struct oca_prom_state *st, const char *name, en
     f = oca_xcalloc(1, sizeof(*f));
     f->name = oca_xstrdup(name);
     f->help = oca_xstrdup(help ? help : "");
+    f->unit = oca_xstrdup(unit ? unit : "");
     f->type = type;
     size_t k = family_hash_of(f) & (st->families.cap - 1);
     f->next = st->families.slots[k];
     st->families.slots[k] = f;
     st->families.n++;
     return f;
+}
+
+static void free_family(struct family *f)
+{
+    free(f->name);
+    free(f->help);
+    free(f->unit);
+    free(f);
 }
 
 static void remove_family(struct oca_prom_state *st, struct family *f)
@@ -381,9 +433,12 @@ static void remove_family(struct oca_prom_state *st, struct family *f)
         pp = &(*pp)->next;
     *pp = f->next;
     st->families.n--;
-    free(f->name);
-    free(f->help);
-    free(f);
+    if (st->pins) {
+        f->next = st->dead_families;
+        st->dead_families = f;
+    } else {
+        free_family(f);
+    }
 }
 
 /* The series of family f with these labels (labels is taken over); *fresh says it is new. NULL
@@ -413,7 +468,7 @@ static struct series *get_series(struct oca_prom_state *st, struct family *f, ch
     s->next = st->series.slots[k];
     st->series.slots[k] = s;
     st->series.n++;
-    st->order_dirty = true;
+    st->gen++;
     f->n_series++;
     *fresh = true;
     return s;
@@ -425,6 +480,7 @@ static void free_series(struct series *s)
     free(s->bounds);
     free(s->counts);
     free(s->qvalues);
+    free(s->ex);
     free(s);
 }
 
@@ -453,6 +509,51 @@ static struct series *point_series(struct oca_prom_state *st, struct context *c,
     return get_series(st, f, labels, fresh);
 }
 
+static bool nonzero_id(const ProtobufCBinaryData *id, size_t len)
+{
+    if (id->len != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (id->data[i])
+            return true;
+    return false;
+}
+
+static void copy_exemplar(struct exemplar *d, const exemplar_t *e)
+{
+    memset(d, 0, sizeof(*d));
+    d->set = true;
+    d->value = e->value_case == OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_INT ? (double)e->as_int
+                                                                                          : e->as_double;
+    d->time_ns = e->time_unix_nano;
+    if ((d->has_trace = nonzero_id(&e->trace_id, sizeof(d->trace_id))))
+        memcpy(d->trace_id, e->trace_id.data, sizeof(d->trace_id));
+    if ((d->has_span = nonzero_id(&e->span_id, sizeof(d->span_id))))
+        memcpy(d->span_id, e->span_id.data, sizeof(d->span_id));
+}
+
+/* The exemplars of the newest point taken replace the held ones (as the Collector shows those of the
+ * point it holds): a counter keeps the last; a histogram the last one of each bucket, the first
+ * whose bound is >= the value or else +Inf (where client_golang puts them). */
+static void keep_exemplars(struct series *s, exemplar_t *const *ex, size_t n, bool by_bucket)
+{
+    free(s->ex);
+    s->ex = NULL;
+    if (!n)
+        return;
+    s->ex = oca_xcalloc(by_bucket ? s->n_bounds + 1 : 1, sizeof(*s->ex));
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        if (by_bucket) {
+            double v = ex[i]->value_case == OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_INT
+                           ? (double)ex[i]->as_int : ex[i]->as_double;
+            while (k < s->n_bounds && s->bounds[k] < v)
+                k++;
+        }
+        copy_exemplar(&s->ex[k], ex[i]);
+    }
+}
+
 static bool take_number(struct oca_prom_state *st, struct context *c, struct family *f, const number_t *p,
                         bool accumulate)
 {
@@ -478,6 +579,8 @@ static bool take_number(struct oca_prom_state *st, struct context *c, struct fam
         s->start_ns = p->start_time_unix_nano;
     s->time_ns = p->time_unix_nano;
     s->last_seen = c->now;
+    if (f->type == PROM_COUNTER)
+        keep_exemplars(s, p->exemplars, p->n_exemplars, false);
     return true;
 }
 
@@ -525,6 +628,7 @@ static bool take_histogram(struct oca_prom_state *st, struct context *c, struct 
     }
     s->time_ns = p->time_unix_nano;
     s->last_seen = c->now;
+    keep_exemplars(s, p->exemplars, p->n_exemplars, true);
     return true;
 }
 
@@ -551,6 +655,20 @@ static bool take_summary(struct oca_prom_state *st, struct context *c, struct fa
     s->time_ns = p->time_unix_nano;
     s->last_seen = c->now;
     return true;
+}
+
+/* The unit OpenMetrics' # UNIT line names: the suffixes the unit added to the name ("seconds",
+ * "bytes_per_second", "ratio"), NULL when it added none. */
+static char *prom_unit(const char *unit, enum oca_naming_kind kind, bool add_suffixes)
+{
+    if (!add_suffixes || !unit || !*unit)
+        return NULL;
+    char *u = oca_naming_metric("", unit, kind == OCA_NAMING_COUNTER ? OCA_NAMING_OTHER : kind, NULL, true);
+    if (strcmp(u, "_") == 0) {
+        free(u);
+        return NULL;
+    }
+    return u;
 }
 
 static size_t take_metric(struct oca_prom_state *st, struct context *c, const metric_t *m)
@@ -596,8 +714,10 @@ static size_t take_metric(struct oca_prom_state *st, struct context *c, const me
         return 0;
     }
     char *name = oca_naming_metric(m->name, m->unit, kind, st->opt.namespace_, st->opt.add_suffixes);
-    struct family *f = get_family(st, name, type, m->description);
+    char *unit = prom_unit(m->unit, kind, st->opt.add_suffixes);
+    struct family *f = get_family(st, name, type, m->description, unit);
     free(name);
+    free(unit);
     if (!f) {
         st->stats.dropped_unsupported += n ? n - 1 : 0;   /* get_family counted one */
         return 0;
@@ -665,7 +785,7 @@ static void take_target_info(struct oca_prom_state *st, kv_t *const *attrs, size
         other = attrs[i]->key && !is_service_key(attrs[i]->key);
     if (!other)
         return;
-    struct family *f = get_family(st, "target_info", PROM_GAUGE, "Target metadata");
+    struct family *f = get_family(st, "target_info", PROM_GAUGE, "Target metadata", NULL);
     if (!f)
         return;
     struct labels l = { 0 };
@@ -719,147 +839,560 @@ size_t oca_prom_state_add(struct oca_prom_state *st, const oca_metrics_req *req,
     return taken;
 }
 
-size_t oca_prom_state_expire(struct oca_prom_state *st, uint64_t now_ns, int64_t ttl_ns)
+bool oca_prom_state_expire_step(struct oca_prom_state *st, uint64_t now_ns, int64_t ttl_ns, size_t *pos,
+                                size_t max_series, size_t *removed)
 {
-    size_t removed = 0;
-    for (size_t k = 0; k < st->series.cap; k++) {
-        struct series **pp = (struct series **)&st->series.slots[k];
+    size_t seen = 0, gone = 0;
+    for (; *pos < st->series.cap && seen < max_series; (*pos)++) {
+        struct series **pp = (struct series **)&st->series.slots[*pos];
         while (*pp) {
             struct series *s = *pp;
-            if (now_ns - s->last_seen < (uint64_t)ttl_ns) {
+            seen++;
+            if (s->last_seen >= now_ns || now_ns - s->last_seen < (uint64_t)ttl_ns) {
                 pp = &s->next;
                 continue;
             }
             *pp = s->next;
             st->series.n--;
-            st->order_dirty = true;
+            st->gen++;
             if (--s->fam->n_series == 0)
                 remove_family(st, s->fam);
-            free_series(s);
-            removed++;
+            if (st->pins) {
+                s->next = st->dead_series;
+                st->dead_series = s;
+            } else {
+                free_series(s);
+            }
+            gone++;
         }
     }
-    st->stats.expired += removed;
+    st->stats.expired += gone;
+    if (removed)
+        *removed += gone;
+    if (*pos < st->series.cap)
+        return false;
+    *pos = 0;
+    return true;
+}
+
+size_t oca_prom_state_expire(struct oca_prom_state *st, uint64_t now_ns, int64_t ttl_ns)
+{
+    size_t pos = 0, removed = 0;
+    oca_prom_state_expire_step(st, now_ns, ttl_ns, &pos, SIZE_MAX, &removed);
     return removed;
 }
 
-static int family_cmp(const void *a, const void *b)
+/* A scrape's copy of the store. Values are copied (the loop thread keeps updating them); names and
+ * labels are borrowed from the series and families, which the store keeps while the snapshot is out. */
+struct snap_entry {
+    struct series *s;       /* read only; not const so that release can keep the order */
+    const struct family *fam;
+    const char *labels;     /* s->fam and s->labels, so that sorting and rendering touch no series */
+    size_t rank;            /* fam's position by name among the snapshot's families, while sorting */
+    uint64_t key;           /* 8 bytes of labels, while sorting */
+    double value, sum;
+    uint64_t count, time_ns;
+    size_t nums;            /* histogram: n_bounds bounds then n_bounds + 1 bucket counts in snap->nums;
+                             * summary: n_bounds quantiles then their values */
+    size_t ex;              /* first of its exemplars in snap->ex (1, or n_bounds + 1), or NO_EXEMPLARS */
+    size_t n_bounds;
+};
+
+#define NO_EXEMPLARS SIZE_MAX
+
+struct oca_prom_snapshot {
+    enum oca_prom_format fmt;
+    bool timestamps;
+    bool needs_sort;        /* taken from the hash table: render sorts it */
+    bool sorted;            /* render has sorted it: release may keep the order for the next scrape */
+    bool complete;          /* every step done */
+    size_t skipped;         /* series left out for age: the order is then not complete enough to keep */
+    uint64_t gen;           /* the store's gen when begun */
+    uint64_t now_ns;        /* series not updated for ttl_ns before now_ns are left out */
+    int64_t ttl_ns;
+    /* Where the next step goes on: an index into the store's sorted array (while its order is
+     * valid), or a bucket of the series table, whose size must not change meanwhile. */
+    size_t pos;
+    size_t table_cap;
+    struct snap_entry *v;
+    size_t n, cap_v;
+    double *nums;
+    size_t n_nums, cap_nums;
+    struct exemplar *ex;
+    size_t n_ex, cap_ex;
+};
+
+static size_t push_nums(struct oca_prom_snapshot *snap, const double *v, size_t n)
 {
-    return strcmp((*(const struct family *const *)a)->name, (*(const struct family *const *)b)->name);
+    if (snap->n_nums + n > snap->cap_nums) {
+        snap->cap_nums = (snap->n_nums + n) * 2;
+        snap->nums = oca_xrealloc(snap->nums, snap->cap_nums * sizeof(double));
+    }
+    size_t at = snap->n_nums;
+    if (v && n)     /* v NULL: room only, filled by the caller */
+        memcpy(snap->nums + at, v, n * sizeof(double));
+    snap->n_nums += n;
+    return at;
 }
 
-/* Numbers the families in name order, so sorting series compares two integers, not two names. */
-static void rank_families(struct oca_prom_state *st)
+static void copy_entry(struct oca_prom_snapshot *snap, struct series *s)
 {
-    struct family **all = oca_xmalloc((st->families.n + 1) * sizeof(*all));
-    size_t n = 0;
-    for (size_t k = 0; k < st->families.cap; k++)
-        for (struct family *f = st->families.slots[k]; f; f = f->next)
-            all[n++] = f;
-    qsort(all, n, sizeof(*all), family_cmp);
-    for (size_t i = 0; i < n; i++)
-        all[i]->rank = i;
-    free(all);
+    if (snap->ttl_ns > 0 && s->last_seen < snap->now_ns && snap->now_ns - s->last_seen >= (uint64_t)snap->ttl_ns) {
+        snap->skipped++;    /* expired: not shown, removed by the next oca_prom_state_expire */
+        return;
+    }
+    if (snap->n == snap->cap_v) {
+        snap->cap_v *= 2;
+        snap->v = oca_xrealloc(snap->v, snap->cap_v * sizeof(*snap->v));
+    }
+    struct snap_entry *e = &snap->v[snap->n++];
+    *e = (struct snap_entry){ .s = s, .fam = s->fam, .labels = s->labels,
+                              .value = s->value, .sum = s->sum, .count = s->count, .time_ns = s->time_ns,
+                              .ex = NO_EXEMPLARS };
+    size_t n_ex = 1;
+    if (s->fam->type == PROM_HISTOGRAM) {
+        e->n_bounds = s->n_bounds;
+        e->nums = push_nums(snap, s->bounds, s->n_bounds);
+        push_nums(snap, NULL, s->n_bounds + 1);
+        for (size_t i = 0; i <= s->n_bounds; i++)
+            snap->nums[e->nums + s->n_bounds + i] = (double)s->counts[i];
+        n_ex = s->n_bounds + 1;
+    } else if (s->fam->type == PROM_SUMMARY) {
+        e->n_bounds = s->n_bounds;
+        e->nums = push_nums(snap, s->bounds, s->n_bounds);
+        push_nums(snap, s->qvalues, s->n_bounds);
+    }
+    if (snap->fmt == OCA_PROM_OPENMETRICS && s->ex) {
+        if (snap->n_ex + n_ex > snap->cap_ex) {
+            snap->cap_ex = (snap->n_ex + n_ex) * 2;
+            snap->ex = oca_xrealloc(snap->ex, snap->cap_ex * sizeof(*snap->ex));
+        }
+        e->ex = snap->n_ex;
+        memcpy(snap->ex + snap->n_ex, s->ex, n_ex * sizeof(*s->ex));
+        snap->n_ex += n_ex;
+    }
 }
 
-static int series_cmp(const void *a, const void *b)
+struct oca_prom_snapshot *oca_prom_state_snapshot(struct oca_prom_state *st, enum oca_prom_format fmt,
+                                                  uint64_t now_ns, int64_t ttl_ns)
 {
-    const struct series *x = *(const struct series *const *)a, *y = *(const struct series *const *)b;
-    if (x->fam != y->fam)
-        return x->fam->rank < y->fam->rank ? -1 : 1;
-    return strcmp(x->labels, y->labels);
+    struct oca_prom_snapshot *snap = oca_xcalloc(1, sizeof(*snap));
+    snap->fmt = fmt;
+    snap->timestamps = st->opt.send_timestamps;
+    snap->gen = st->gen;
+    snap->now_ns = now_ns;
+    snap->ttl_ns = ttl_ns;
+    if (st->spare_v && st->cap_spare_v >= st->series.n + 1) {
+        snap->v = st->spare_v;
+        snap->cap_v = st->cap_spare_v;
+        st->spare_v = NULL;
+        st->cap_spare_v = 0;
+    } else {
+        snap->cap_v = st->series.n + 1;
+        snap->v = oca_xmalloc(snap->cap_v * sizeof(*snap->v));
+    }
+    snap->nums = st->spare_nums;
+    snap->cap_nums = st->cap_spare_nums;
+    st->spare_nums = NULL;
+    st->cap_spare_nums = 0;
+    if (!st->sorted || st->sorted_gen != st->gen) {
+        snap->table_cap = st->series.cap;
+        snap->needs_sort = true;
+    }
+    st->pins++;
+    return snap;
 }
 
-/* name{labels[,extra]} value[ timestamp] */
-static void put_sample(struct oca_buf *out, const char *name, const char *suffix, const char *labels,
-                       const char *extra, double v, const struct series *s, bool ts)
+bool oca_prom_state_snapshot_step(struct oca_prom_state *st, struct oca_prom_snapshot *snap, size_t max_series)
+{
+    if (snap->complete)
+        return true;
+    size_t seen = 0;    /* visited, copied or not: a slice of stale series is a slice too */
+    if (!snap->needs_sort) {
+        /* The sorted array is replaced only by a release, and removed series are parked. */
+        while (snap->pos < st->n_sorted && seen++ < max_series)
+            copy_entry(snap, st->sorted[snap->pos++]);
+        snap->complete = snap->pos == st->n_sorted;
+        return snap->complete;
+    }
+    if (st->series.cap != snap->table_cap) {
+        /* The table grew and its chains moved: start again (what was copied is still valid). */
+        snap->n = snap->n_nums = snap->n_ex = snap->pos = snap->skipped = 0;
+        snap->table_cap = st->series.cap;
+    }
+    for (; snap->pos < st->series.cap && seen < max_series; snap->pos++)
+        for (struct series *s = st->series.slots[snap->pos]; s; s = s->next, seen++)
+            copy_entry(snap, s);
+    snap->complete = snap->pos == st->series.cap;
+    return snap->complete;
+}
+
+/* Series sort by family rank, then labels, as a most-significant-digit radix sort on 8 bytes of
+ * labels at a time: labels of one family share long prefixes (job, instance, label names), which
+ * make strcmp slow and each of its calls two cache misses (a 100k-series qsort took 90 ms). Each
+ * pass sorts integers; runs that agree on their 8 bytes go on with the next 8. */
+static int entry_cmp(const void *a, const void *b)
+{
+    const struct snap_entry *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* The 8 bytes at p (a string), big-endian so that integer order is byte order; bytes after the
+ * end are 0. */
+static uint64_t key_at(const char *p)
+{
+    uint64_t key = 0;
+    for (int k = 0; k < 8; k++) {
+        key = key << 8 | (unsigned char)*p;
+        if (*p)
+            p++;
+    }
+    return key;
+}
+
+/* Whether the string a key was read from ended within it. */
+static bool key_ends(uint64_t key)
+{
+    for (int k = 0; k < 8; k++)
+        if (!(key >> (8 * k) & 0xff))
+            return true;
+    return false;
+}
+
+/* v[0..n) all have one rank, and labels that agree on their first depth bytes, none ending there. */
+static void sort_labels(struct snap_entry *v, size_t n, size_t depth)
+{
+    while (n > 1) {
+        bool all_same = true;
+        for (size_t i = 0; i < n; i++) {
+            v[i].key = key_at(v[i].labels + depth);
+            all_same = all_same && v[i].key == v[0].key;
+        }
+        if (!all_same)
+            break;
+        if (key_ends(v[0].key))
+            return;     /* all equal */
+        depth += 8;
+    }
+    if (n < 2)
+        return;
+    qsort(v, n, sizeof(*v), entry_cmp);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && v[j].key == v[i].key; j++)
+            ;
+        if (j - i > 1 && !key_ends(v[i].key))
+            sort_labels(v + i, j - i, depth + 8);
+    }
+}
+
+struct fam_rank {
+    const struct family *fam;
+    size_t rank;
+};
+
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct fam_rank *)a)->fam, y = (uintptr_t)((const struct fam_rank *)b)->fam;
+    return x < y ? -1 : x > y;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const struct fam_rank *const *)a)->fam->name, (*(const struct fam_rank *const *)b)->fam->name);
+}
+
+/* Numbers the snapshot's families in name order (here, off the loop thread: a store may hold
+ * very many families), so that sorting series compares integers, not names. */
+static void rank_entries(struct oca_prom_snapshot *snap)
+{
+    struct fam_rank *fr = oca_xmalloc((snap->n + 1) * sizeof(*fr));
+    size_t nf = 0;
+    for (size_t i = 0; i < snap->n; i++)
+        if (i == 0 || snap->v[i].fam != snap->v[i - 1].fam)
+            fr[nf++].fam = snap->v[i].fam;
+    qsort(fr, nf, sizeof(*fr), by_address);
+    size_t u = 0;
+    for (size_t i = 0; i < nf; i++)
+        if (u == 0 || fr[i].fam != fr[u - 1].fam)
+            fr[u++] = fr[i];
+    struct fam_rank **names = oca_xmalloc((u + 1) * sizeof(*names));
+    for (size_t i = 0; i < u; i++)
+        names[i] = &fr[i];
+    qsort(names, u, sizeof(*names), by_name);
+    for (size_t i = 0; i < u; i++)
+        /* A family removed and made again between two steps is two objects of one name: one rank. */
+        names[i]->rank = i > 0 && strcmp(names[i]->fam->name, names[i - 1]->fam->name) == 0 ? names[i - 1]->rank : i;
+    for (size_t i = 0; i < snap->n; i++) {
+        struct fam_rank key = { .fam = snap->v[i].fam };
+        if (i > 0 && snap->v[i].fam == snap->v[i - 1].fam) {
+            snap->v[i].rank = snap->v[i - 1].rank;
+            continue;
+        }
+        const struct fam_rank *hit = bsearch(&key, fr, u, sizeof(*fr), by_address);
+        snap->v[i].rank = hit->rank;
+    }
+    free(names);
+    free(fr);
+}
+
+static void sort_entries(struct oca_prom_snapshot *snap)
+{
+    rank_entries(snap);
+    for (size_t i = 0; i < snap->n; i++)
+        snap->v[i].key = 0;
+    qsort(snap->v, snap->n, sizeof(*snap->v), entry_cmp);   /* by rank */
+    for (size_t i = 0, j; i < snap->n; i = j) {
+        for (j = i + 1; j < snap->n && snap->v[j].rank == snap->v[i].rank; j++)
+            ;
+        sort_labels(snap->v + i, j - i, 0);
+    }
+}
+
+struct out {
+    struct oca_buf *b;
+    bool om, ts;
+};
+
+static void put_number(struct oca_buf *b, double v)
 {
     char num[40];
-    oca_buf_puts(out, name);
-    oca_buf_puts(out, suffix);
+    format_double(num, sizeof(num), v);
+    oca_buf_puts(b, num);
+}
+
+/* Text 0.0.4 timestamps are milliseconds; OpenMetrics ones seconds. */
+static void put_time(const struct out *o, uint64_t ns)
+{
+    if (o->om)
+        oca_buf_printf(o->b, " %" PRIu64 ".%03u", ns / 1000000000, (unsigned)(ns / 1000000 % 1000));
+    else
+        oca_buf_printf(o->b, " %" PRIu64, ns / 1000000);
+}
+
+static void put_hex(struct oca_buf *b, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        oca_buf_putc(b, digits[p[i] >> 4]);
+        oca_buf_putc(b, digits[p[i] & 15]);
+    }
+}
+
+/* OpenMetrics: ` # {trace_id="...",span_id="..."} value timestamp`. */
+static void put_exemplar(const struct out *o, const struct exemplar *x)
+{
+    if (!x || !x->set)
+        return;
+    oca_buf_puts(o->b, " # {");
+    if (x->has_trace) {
+        oca_buf_puts(o->b, "trace_id=\"");
+        put_hex(o->b, x->trace_id, sizeof(x->trace_id));
+        oca_buf_putc(o->b, '"');
+    }
+    if (x->has_span) {
+        oca_buf_puts(o->b, x->has_trace ? ",span_id=\"" : "span_id=\"");
+        put_hex(o->b, x->span_id, sizeof(x->span_id));
+        oca_buf_putc(o->b, '"');
+    }
+    oca_buf_puts(o->b, "} ");
+    put_number(o->b, x->value);
+    if (x->time_ns)
+        put_time(&(struct out){ .b = o->b, .om = true }, x->time_ns);
+}
+
+/* name{labels[,extra]} value[ timestamp][ exemplar] */
+static void put_sample(const struct out *o, const char *name, size_t name_len, const char *suffix,
+                       const struct snap_entry *e, const char *extra, double v, const struct exemplar *x)
+{
+    oca_buf_append(o->b, name, name_len);
+    oca_buf_puts(o->b, suffix);
+    const char *labels = e->labels;
     if (*labels || extra) {
-        oca_buf_putc(out, '{');
-        oca_buf_puts(out, labels);
+        oca_buf_putc(o->b, '{');
+        oca_buf_puts(o->b, labels);
         if (extra) {
             if (*labels)
-                oca_buf_putc(out, ',');
-            oca_buf_puts(out, extra);
+                oca_buf_putc(o->b, ',');
+            oca_buf_puts(o->b, extra);
         }
-        oca_buf_putc(out, '}');
+        oca_buf_putc(o->b, '}');
     }
-    format_double(num, sizeof(num), v);
-    oca_buf_putc(out, ' ');
-    oca_buf_puts(out, num);
+    oca_buf_putc(o->b, ' ');
+    put_number(o->b, v);
     /* target_info has no time of its own: Prometheus stamps it with the scrape time. */
-    if (ts && s->time_ns)
-        oca_buf_printf(out, " %" PRIu64, s->time_ns / 1000000);
-    oca_buf_putc(out, '\n');
+    if (o->ts && e->time_ns)
+        put_time(o, e->time_ns);
+    if (o->om)
+        put_exemplar(o, x);
+    oca_buf_putc(o->b, '\n');
 }
 
-static void render_series(struct oca_buf *out, const struct series *s, bool ts)
+static void render_entry(const struct out *o, const struct oca_prom_snapshot *snap, const struct snap_entry *e,
+                         size_t name_len)
 {
-    const char *name = s->fam->name;
+    const char *name = e->fam->name;
+    const struct exemplar *ex = e->ex == NO_EXEMPLARS ? NULL : snap->ex + e->ex;
     char num[40], extra[64];
-    switch (s->fam->type) {
+    switch (e->fam->type) {
     case PROM_GAUGE:
+        put_sample(o, name, name_len, "", e, NULL, e->value, NULL);
+        break;
     case PROM_COUNTER:
-        put_sample(out, name, "", s->labels, NULL, s->value, s, ts);
+        /* OpenMetrics names the family without _total and every counter sample with it. */
+        put_sample(o, name, name_len, o->om ? "_total" : "", e, NULL, e->value, ex);
         break;
     case PROM_HISTOGRAM: {
-        uint64_t cum = 0;
-        for (size_t i = 0; i < s->n_bounds; i++) {
-            cum += s->counts[i];
-            format_double(num, sizeof(num), s->bounds[i]);
+        const double *bounds = snap->nums + e->nums, *counts = bounds + e->n_bounds;
+        double cum = 0;
+        for (size_t i = 0; i < e->n_bounds; i++) {
+            cum += counts[i];
+            format_double(num, sizeof(num), bounds[i]);
             snprintf(extra, sizeof(extra), "le=\"%s\"", num);
-            put_sample(out, name, "_bucket", s->labels, extra, (double)cum, s, ts);
+            put_sample(o, name, name_len, "_bucket", e, extra, cum, ex ? ex + i : NULL);
         }
         /* +Inf is the count: buckets that do not add up to it are the sender's inconsistency. */
-        put_sample(out, name, "_bucket", s->labels, "le=\"+Inf\"", (double)s->count, s, ts);
-        put_sample(out, name, "_sum", s->labels, NULL, s->sum, s, ts);
-        put_sample(out, name, "_count", s->labels, NULL, (double)s->count, s, ts);
+        put_sample(o, name, name_len, "_bucket", e, "le=\"+Inf\"", (double)e->count, ex ? ex + e->n_bounds : NULL);
+        put_sample(o, name, name_len, "_sum", e, NULL, e->sum, NULL);
+        put_sample(o, name, name_len, "_count", e, NULL, (double)e->count, NULL);
         break;
     }
-    case PROM_SUMMARY:
-        for (size_t i = 0; i < s->n_bounds; i++) {
-            format_double(num, sizeof(num), s->bounds[i]);
+    case PROM_SUMMARY: {
+        const double *q = snap->nums + e->nums, *values = q + e->n_bounds;
+        for (size_t i = 0; i < e->n_bounds; i++) {
+            format_double(num, sizeof(num), q[i]);
             snprintf(extra, sizeof(extra), "quantile=\"%s\"", num);
-            put_sample(out, name, "", s->labels, extra, s->qvalues[i], s, ts);
+            put_sample(o, name, name_len, "", e, extra, values[i], NULL);
         }
-        put_sample(out, name, "_sum", s->labels, NULL, s->sum, s, ts);
-        put_sample(out, name, "_count", s->labels, NULL, (double)s->count, s, ts);
+        put_sample(o, name, name_len, "_sum", e, NULL, e->sum, NULL);
+        put_sample(o, name, name_len, "_count", e, NULL, (double)e->count, NULL);
         break;
+    }
     }
 }
 
-void oca_prom_state_render(struct oca_prom_state *st, struct oca_buf *out)
+static bool ends_with(const char *s, size_t len, const char *suffix)
 {
-    if (st->order_dirty || !st->sorted) {
-        st->sorted = oca_xrealloc(st->sorted, (st->series.n + 1) * sizeof(*st->sorted));
-        size_t n = 0;
-        for (size_t k = 0; k < st->series.cap; k++)
-            for (struct series *s = st->series.slots[k]; s; s = s->next)
-                st->sorted[n++] = s;
-        rank_families(st);
-        qsort(st->sorted, n, sizeof(*st->sorted), series_cmp);
-        st->n_sorted = n;
-        st->order_dirty = false;
+    size_t n = strlen(suffix);
+    return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+/* # HELP, # TYPE (and in OpenMetrics # UNIT) of a family; returns the length of the name its
+ * samples start with (OpenMetrics: a counter's family name is written without _total). */
+static size_t put_family(const struct out *o, const struct family *f)
+{
+    size_t len = strlen(f->name);
+    if (o->om && f->type == PROM_COUNTER && ends_with(f->name, len, "_total") && len > 6)
+        len -= 6;
+    if (*f->help) {
+        oca_buf_puts(o->b, "# HELP ");
+        oca_buf_append(o->b, f->name, len);
+        oca_buf_putc(o->b, ' ');
+        put_escaped(o->b, f->help, o->om);   /* OpenMetrics escapes '"' in HELP too */
+        oca_buf_putc(o->b, '\n');
     }
-    if (st->n_sorted)
-        oca_buf_reserve(out, st->n_sorted * 96);
+    oca_buf_puts(o->b, "# TYPE ");
+    oca_buf_append(o->b, f->name, len);
+    oca_buf_printf(o->b, " %s\n", type_names[f->type]);
+    /* OpenMetrics allows a unit only on a name that ends with it. */
+    if (o->om && *f->unit && len > strlen(f->unit) && ends_with(f->name, len, f->unit) &&
+        f->name[len - strlen(f->unit) - 1] == '_') {
+        oca_buf_puts(o->b, "# UNIT ");
+        oca_buf_append(o->b, f->name, len);
+        oca_buf_printf(o->b, " %s\n", f->unit);
+    }
+    return len;
+}
+
+void oca_prom_snapshot_render(struct oca_prom_snapshot *snap, struct oca_buf *out)
+{
+    if (snap->needs_sort && !snap->sorted) {
+        sort_entries(snap);
+        snap->sorted = true;
+    }
+    struct out o = { .b = out, .om = snap->fmt == OCA_PROM_OPENMETRICS, .ts = snap->timestamps };
+    if (snap->n)
+        oca_buf_reserve(out, snap->n * 96);
     const struct family *cur = NULL;
-    for (size_t i = 0; i < st->n_sorted; i++) {
-        const struct family *f = st->sorted[i]->fam;
-        if (f != cur) {
-            if (*f->help) {
-                oca_buf_printf(out, "# HELP %s ", f->name);
-                put_escaped(out, f->help, false);
-                oca_buf_putc(out, '\n');
-            }
-            oca_buf_printf(out, "# TYPE %s %s\n", f->name, type_names[f->type]);
+    size_t name_len = 0;
+    for (size_t i = 0; i < snap->n; i++) {
+        const struct family *f = snap->v[i].fam;
+        /* A series that expired and came back between two steps was copied twice (its family
+         * perhaps too): show it once, under one header, of the type that header says. */
+        if (snap->needs_sort && i > 0 && snap->v[i].rank == snap->v[i - 1].rank &&
+            strcmp(snap->v[i].labels, snap->v[i - 1].labels) == 0)
+            continue;
+        if (f != cur && cur && strcmp(f->name, cur->name) == 0) {
+            if (f->type != cur->type)
+                continue;
+        } else if (f != cur) {
+            name_len = put_family(&o, f);
             cur = f;
         }
-        render_series(out, st->sorted[i], st->opt.send_timestamps);
+        render_entry(&o, snap, &snap->v[i], name_len);
     }
+    if (o.om)
+        oca_buf_puts(out, "# EOF\n");
+}
+
+static void free_dead(struct oca_prom_state *st)
+{
+    for (struct series *s = st->dead_series, *next; s; s = next) {
+        next = s->next;
+        free_series(s);
+    }
+    for (struct family *f = st->dead_families, *next; f; f = next) {
+        next = f->next;
+        free_family(f);
+    }
+    st->dead_series = NULL;
+    st->dead_families = NULL;
+}
+
+void oca_prom_state_release(struct oca_prom_state *st, struct oca_prom_snapshot *snap)
+{
+    if (!snap)
+        return;
+    /* A snapshot sorted off the loop thread gives its order to the next scrape, if nothing came or went. */
+    /* Only the last snapshot out may replace the array: another may be stepping through it. */
+    if (snap->sorted && snap->complete && !snap->skipped && snap->gen == st->gen && st->pins == 1) {
+        if (st->cap_sorted < snap->n + 1) {
+            free(st->sorted);
+            st->cap_sorted = snap->n + 1;
+            st->sorted = oca_xmalloc(st->cap_sorted * sizeof(*st->sorted));
+        }
+        for (size_t i = 0; i < snap->n; i++)
+            st->sorted[i] = snap->v[i].s;
+        st->n_sorted = snap->n;
+        st->sorted_gen = st->gen;
+    }
+    if (--st->pins == 0)
+        free_dead(st);
+    if (snap->cap_v > st->cap_spare_v) {
+        free(st->spare_v);
+        st->spare_v = snap->v;
+        st->cap_spare_v = snap->cap_v;
+    } else {
+        free(snap->v);
+    }
+    if (snap->cap_nums > st->cap_spare_nums) {
+        free(st->spare_nums);
+        st->spare_nums = snap->nums;
+        st->cap_spare_nums = snap->cap_nums;
+    } else {
+        free(snap->nums);
+    }
+    free(snap->ex);
+    free(snap);
+}
+
+void oca_prom_state_render(struct oca_prom_state *st, enum oca_prom_format fmt, struct oca_buf *out)
+{
+    struct oca_prom_snapshot *snap = oca_prom_state_snapshot(st, fmt, 0, 0);
+    oca_prom_state_snapshot_step(st, snap, SIZE_MAX);
+    oca_prom_snapshot_render(snap, out);
+    oca_prom_state_release(st, snap);
 }
 
 struct oca_prom_state *oca_prom_state_new(const struct oca_prom_state_options *opt)
@@ -883,13 +1416,14 @@ void oca_prom_state_free(struct oca_prom_state *st)
     for (size_t k = 0; k < st->families.cap; k++)
         for (struct family *f = st->families.slots[k], *next; f; f = next) {
             next = f->next;
-            free(f->name);
-            free(f->help);
-            free(f);
+            free_family(f);
         }
+    free_dead(st);
     free(st->series.slots);
     free(st->families.slots);
     free(st->sorted);
+    free(st->spare_v);
+    free(st->spare_nums);
     free(st);
 }
 

@@ -15,6 +15,7 @@
 #include "codec/otlp_json.h"
 #include "opencensus/proto/agent/trace/v1/trace_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "payload.h"
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
@@ -53,18 +54,6 @@ static void rand_bytes(struct oca_arena *a, ProtobufCBinaryData *d, size_t n)
         d->data[k] = (uint8_t)next_rand();
 }
 
-static KeyValue *string_kv(struct oca_arena *a, const char *k, const char *v)
-{
-    KeyValue *kv = oca_arena_alloc(a, sizeof(*kv));
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = oca_arena_strdup(a, k);
-    kv->value = oca_arena_alloc(a, sizeof(*kv->value));
-    opentelemetry__proto__common__v1__any_value__init(kv->value);
-    kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    kv->value->string_value = oca_arena_strdup(a, v);
-    return kv;
-}
-
 static Span *make_span(struct oca_arena *a, size_t k, uint64_t t0)
 {
     Span *sp = oca_arena_alloc(a, sizeof(*sp));
@@ -82,7 +71,7 @@ static Span *make_span(struct oca_arena *a, size_t k, uint64_t t0)
     sp->attributes = oca_arena_alloc(a, ATTRS * sizeof(KeyValue *));
     for (size_t j = 0; j < ATTRS; j++) {
         char *key = rand_string(a, ATTR_LEN);
-        sp->attributes[j] = string_kv(a, key, rand_string(a, ATTR_LEN));
+        sp->attributes[j] = bench_string_kv(a, key, rand_string(a, ATTR_LEN));
     }
     sp->status = oca_arena_alloc(a, sizeof(*sp->status));
     opentelemetry__proto__trace__v1__status__init(sp->status);
@@ -145,25 +134,9 @@ static uint8_t *framed(const ProtobufCMessage *m, size_t *len)
     if (!out)
         exit(1);
     protobuf_c_message_pack(m, out + 5);
-    out[0] = 0;
-    out[1] = (uint8_t)(n >> 24);
-    out[2] = (uint8_t)(n >> 16);
-    out[3] = (uint8_t)(n >> 8);
-    out[4] = (uint8_t)n;
+    bench_grpc_prefix(out, n);
     *len = n + 5;
     return out;
-}
-
-static int write_file(const char *dir, const char *name, const void *p, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
-        perror(path);
-        return 1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -177,9 +150,9 @@ int main(int argc, char **argv)
     opentelemetry__proto__resource__v1__resource__init(res);
     res->n_attributes = 3;
     res->attributes = oca_arena_alloc(a, 3 * sizeof(KeyValue *));
-    res->attributes[0] = string_kv(a, "service.name", "bench-service");
-    res->attributes[1] = string_kv(a, "service.version", "1.2.3");
-    res->attributes[2] = string_kv(a, "service.instance.id", "6f1c2f8e-9a4b-4c1d-8e2f-0a1b2c3d4e5f");
+    res->attributes[0] = bench_string_kv(a, "service.name", "bench-service");
+    res->attributes[1] = bench_string_kv(a, "service.version", "1.2.3");
+    res->attributes[2] = bench_string_kv(a, "service.instance.id", "6f1c2f8e-9a4b-4c1d-8e2f-0a1b2c3d4e5f");
 
     Opentelemetry__Proto__Common__V1__InstrumentationScope *scope = oca_arena_alloc(a, sizeof(*scope));
     opentelemetry__proto__common__v1__instrumentation_scope__init(scope);
@@ -235,10 +208,10 @@ int main(int argc, char **argv)
     oc.node = &node;
     uint8_t *oc_first = framed(&oc.base, &oc_first_len);
 
-    int rc = write_file(argv[1], "traces.pb", grpc + 5, n) | write_file(argv[1], "traces.grpc", grpc, n + 5) |
-             write_file(argv[1], "traces.json", json.data, json.len) |
-             write_file(argv[1], "oc-first.grpc", oc_first, oc_first_len) |
-             write_file(argv[1], "oc-next.grpc", oc_next, oc_next_len);
+    int rc = bench_write_file(argv[1], "traces.pb", grpc + 5, n) | bench_write_file(argv[1], "traces.grpc", grpc, n + 5) |
+             bench_write_file(argv[1], "traces.json", json.data, json.len) |
+             bench_write_file(argv[1], "oc-first.grpc", oc_first, oc_first_len) |
+             bench_write_file(argv[1], "oc-next.grpc", oc_next, oc_next_len);
     printf("payload: %d spans, protobuf %zu bytes, grpc %zu bytes, json %zu bytes, opencensus %zu bytes\n", SPANS, n,
            n + 5, json.len, oc_next_len - 5);
     free(grpc);

@@ -131,6 +131,7 @@ if [ "$SMOKE" = 1 ]; then
         fi
     done
     if oc_smoke; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    if sh test/bench/prom.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     mkdir -p build
     echo "bench-smoke: $passed passed, $failed failed" | tee -a build/results-bench.txt
     [ "$failed" -eq 0 ]
@@ -187,10 +188,10 @@ while IFS='|' read -r name cores rate ratio cpu idle peak lat fails; do
     set -- $lat
     printf '| %-28s | %-10s | %10s | %8s | %14s | %8s | %8s | %7s | %7s | %6s |\n' "$name" "$cores" "$rate" "$ratio" "$cpu" "$idle" "$peak" "$1" "$2" "$fails"
 done <"$rows"
-for s in "OTLP/gRPC -> batch -> otlp -> ocagent|$na" \
-         "metrics -> prometheus, 100k series|n/a (needs the prometheus exporter)"; do
+for s in "OTLP/gRPC -> batch -> otlp -> ocagent|$na"; do
     printf '| %-28s | %s |\n' "${s%%|*}" "${s#*|}"
 done
 one=$(awk -F'|' '$1 == "OTLP/gRPC -> nop" && $2 == "1" { print $3 }' "$rows")
 two=$(awk -F'|' '$1 == "OTLP/gRPC -> nop" && $2 != "1" { print $3 }' "$rows")
 printf '%s\n' "both cores vs one (OTLP/gRPC): $(awk -v a="$two" -v b="$one" 'BEGIN { printf "%.2fx", a / b }') (in the second run h2load shares the two cores; its CPU per M spans is in the bench: lines above)"
+sh test/bench/prom.sh

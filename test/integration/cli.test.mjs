@@ -33,6 +33,14 @@ test('validate accepts a good config', () => {
   assert.equal(r.code, 0, r.stderr);
 });
 
+// The exporter types `ocagent components` lists, in its order (the registry's, sorted by name),
+// so the "known:" list below follows the registry as exporters are added.
+function exporterTypes() {
+  const section = runSync(['components']).stdout.split(/^exporters:$/m)[1].split(/^\S.*:$/m)[0];
+  // A type's alias is a known name too ("  otlp (alias otlp_grpc) [traces, ...]").
+  return [...section.matchAll(/^  ([a-z_]+)(?: \(alias ([a-z_]+)\))? \[/gm)].flatMap((m) => (m[2] ? [m[1], m[2]] : [m[1]])).sort();
+}
+
 // Each broken config, with the line the agent must print (file:line:col: key.path: message).
 const broken = [
   ['unknown key with a hint', GOOD.replace('  debug:\n', '  debug:\n    verbosty: basic\n'),
@@ -46,7 +54,7 @@ const broken = [
   ['bad enum value', GOOD.replace('  debug:\n', '  debug:\n    verbosity: loud\n'),
     /^collector-config\.yaml:8:16: exporters\.debug\.verbosity: invalid value "loud" \(one of: basic, normal, detailed\)$/m],
   ['unknown component type', GOOD.replace('  debug:\n', '  debugg:\n'),
-    /^collector-config\.yaml:7:3: exporters\.debugg: unknown exporter type "debugg" \(known: debug, file, nop, prometheus\)$/m],
+    new RegExp(`^collector-config\\.yaml:7:3: exporters\\.debugg: unknown exporter type "debugg" \\(known: ${exporterTypes().join(', ')}\\)$`, 'm')],
   ['pipeline names an undefined component', GOOD.replace('exporters: [debug]', 'exporters: [debug, file/x]'),
     /^collector-config\.yaml:13:26: service\.pipelines\.traces\.exporters: exporter "file\/x" is not defined/m],
   ['pipeline without exporters', GOOD.replace('      exporters: [debug]\n', ''),

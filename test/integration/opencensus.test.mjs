@@ -9,16 +9,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import grpc from '@grpc/grpc-js';
-import protoLoader from '@grpc/proto-loader';
 import { Agent, readJsonLines, tempDir, waitFor } from './lib/agent.mjs';
 import { freePorts, waitListening, httpRequest, parseProm, promSum } from './lib/net.mjs';
+import { MetricsService, TraceService, exportStream } from './lib/opencensus.mjs';
 
-const PROTO = path.resolve('proto');
-const loadOpts = { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true, includeDirs: [PROTO] };
-const traceDef = grpc.loadPackageDefinition(protoLoader.loadSync('opencensus/proto/agent/trace/v1/trace_service.proto', loadOpts));
-const metricsDef = grpc.loadPackageDefinition(protoLoader.loadSync('opencensus/proto/agent/metrics/v1/metrics_service.proto', loadOpts));
-const TraceService = traceDef.opencensus.proto.agent.trace.v1.TraceService;
-const MetricsService = metricsDef.opencensus.proto.agent.metrics.v1.MetricsService;
 
 let agent, dir, port, metricsPort, out;
 
@@ -81,18 +75,6 @@ function spans(msg, n, salt) {
     });
   }
   return list;
-}
-
-// Opens one Export stream, writes the messages, ends it, and resolves the final status.
-function exportStream(client, messages) {
-  return new Promise((resolve) => {
-    const call = client.Export();
-    call.on('data', () => {});
-    call.on('error', () => {});
-    call.on('status', (s) => resolve(s));
-    for (const m of messages) call.write(m);
-    call.end();
-  });
 }
 
 function allSpans() {

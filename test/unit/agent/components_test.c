@@ -17,13 +17,18 @@
 
 /* Keys some types require, in YAML; everything else is the type's default. Listeners get port 0:
  * their default ports may be taken on the machine running the tests. */
-static const struct { const char *type; const char *yaml; } required[] = {
-    { "file", "path: ${env:OCA_TEST_DIR}/components-test-out.jsonl" },
-    { "health_check", "endpoint: 127.0.0.1:0" },   /* not the default 13133: it may be taken */
-    { "otlpjsonfile", "include: [\"${env:OCA_TEST_DIR}/none/*.jsonl\"]" },
-    { "otlp", "protocols: {grpc: {endpoint: \"127.0.0.1:0\"}, http: {endpoint: \"127.0.0.1:0\"}}" },
-    { "opencensus", "endpoint: 127.0.0.1:0" },
-    { "prometheus", "endpoint: 127.0.0.1:0" },
+static const struct { enum oca_kind kind; const char *type; const char *yaml; } required[] = {
+    { OCA_EXPORTER, "file", "path: ${env:OCA_TEST_DIR}/components-test-out.jsonl" },
+    /* not the default 13133: it may be taken */
+    { OCA_EXTENSION, "health_check", "endpoint: 127.0.0.1:0" },
+    { OCA_RECEIVER, "otlpjsonfile", "include: [\"${env:OCA_TEST_DIR}/none/*.jsonl\"]" },
+    { OCA_RECEIVER, "otlp", "protocols: {grpc: {endpoint: \"127.0.0.1:0\"}, http: {endpoint: \"127.0.0.1:0\"}}" },
+    /* Nothing listens on port 1: each batch fails once (no retries) so that shutdown drains. */
+    { OCA_EXPORTER, "otlp", "{endpoint: \"127.0.0.1:1\", tls: {insecure: true}, retry_on_failure: {enabled: false}}" },
+    { OCA_EXPORTER, "otlphttp", "{endpoint: \"http://127.0.0.1:1\", retry_on_failure: {enabled: false}}" },
+    { OCA_RECEIVER, "opencensus", "endpoint: 127.0.0.1:0" },
+    { OCA_EXPORTER, "prometheus", "endpoint: 127.0.0.1:0" },
+    { OCA_EXPORTER, "zipkin", "endpoint: http://127.0.0.1:9/api/v2/spans" },
 };
 
 static char tmpdir[256];
@@ -40,7 +45,7 @@ static void *decode_config(struct oca_arena *arena, const struct oca_component_t
 {
     const char *yaml = "{}";
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-        if (strcmp(required[i].type, t->name) == 0)
+        if (required[i].kind == t->kind && strcmp(required[i].type, t->name) == 0)
             yaml = required[i].yaml;
     return oca_test_valid_config(arena, t, yaml, t->name);
 }
@@ -133,8 +138,15 @@ static void test_registry_names_are_unique_and_complete(void **state)
         assert_non_null((*t)->name);
         assert_non_null((*t)->fields);
         assert_true((*t)->kind == OCA_EXTENSION || (*t)->signals != 0);
-        for (const struct oca_component_type *const *u = t + 1; *u; u++)
-            assert_false((*u)->kind == (*t)->kind && strcmp((*u)->name, (*t)->name) == 0);
+        for (const struct oca_component_type *const *u = t + 1; *u; u++) {
+            if ((*u)->kind != (*t)->kind)
+                continue;
+            const char *tn[2] = { (*t)->name, (*t)->alias }, *un[2] = { (*u)->name, (*u)->alias };
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 2; j++)
+                    assert_false(tn[i] && un[j] && strcmp(tn[i], un[j]) == 0);
+        }
+        assert_false((*t)->alias && strcmp((*t)->alias, (*t)->name) == 0);
     }
 }
 

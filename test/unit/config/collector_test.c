@@ -87,7 +87,7 @@ static const struct oca_component_type e_type = {
     .config_size = sizeof(struct e_config), .fields = e_fields,
 };
 static const struct oca_component_type m_type = {
-    .name = "m", .kind = OCA_EXPORTER, .signals = OCA_METRICS | OCA_LOGS,
+    .name = "m", .alias = "mm", .kind = OCA_EXPORTER, .signals = OCA_METRICS | OCA_LOGS,
 };
 static const struct oca_component_type x_type = {
     .name = "x", .kind = OCA_EXTENSION,
@@ -315,8 +315,30 @@ static void test_component_ids_and_types(void **state)
            "c.yaml:3:3: receivers.r/: invalid receiver id (expected \"type\" or \"type/name\")\n"
            "c.yaml:4:3: receivers.r/a/b: invalid receiver id (expected \"type\" or \"type/name\")\n"
            "c.yaml:5:3: receivers./a: invalid receiver id (expected \"type\" or \"type/name\")\n"
-           "c.yaml:7:3: exporters.zipkin/z: unknown exporter type \"zipkin\" (known: e, m)\n"
+           "c.yaml:7:3: exporters.zipkin/z: unknown exporter type \"zipkin\" (known: e, m, mm)\n"
            "service.pipelines: at least one pipeline is required\n");
+}
+
+/* A type's alias names the same type; the id keeps the spelling used, so m/a and mm/a are two
+ * components, as in the Collector. */
+static void test_type_alias(void **state)
+{
+    struct fixture *f = *state;
+    struct oca_collector_config *cfg =
+        load(f, "receivers:\n  r2:\nexporters:\n  mm/a:\n  m/a:\n"
+                "service:\n  pipelines:\n    logs: {receivers: [r2], exporters: [mm/a, m/a]}\n");
+    assert_non_null(cfg);
+    const struct oca_component_config *aliased = oca_collector_config_find(cfg, OCA_EXPORTER, "mm/a");
+    assert_non_null(aliased);
+    assert_ptr_equal(aliased->type, &m_type);
+    assert_true(aliased->used);
+    assert_ptr_equal(oca_collector_config_find(cfg, OCA_EXPORTER, "m/a")->type, &m_type);
+    /* An alias is only one of its own kind. */
+    expect(f, "receivers:\n  mm:\n" MINIMAL_PIPELINE,
+           "c.yaml:2:3: receivers.mm: unknown receiver type \"mm\" (known: r, r2)\n"
+           "c.yaml:6:19: service.pipelines.traces.receivers: receiver \"r\" is not defined (defined: mm)\n"
+           "c.yaml:7:19: service.pipelines.traces.exporters: exporter \"e\" is not defined (no exporters are "
+           "defined)\n");
 }
 
 static void test_component_sections(void **state)
@@ -499,6 +521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_syntax_errors_in_each_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_top_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_component_ids_and_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_type_alias, setup, teardown),
         cmocka_unit_test_setup_teardown(test_component_sections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_references, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_shapes, setup, teardown),

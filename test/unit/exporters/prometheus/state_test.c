@@ -1,7 +1,8 @@
 /* Tests of exporters/prometheus/state.c: OTLP/JSON requests folded into the series store and the
  * exposition it renders: job/instance/scope labels and target_info, delta accumulation with resets,
  * cumulative histogram buckets, summaries, dropped temporalities and type conflicts, expiry and
- * the max_series bound, and sorted (deterministic) output. */
+ * the max_series bound, sorted (deterministic) output, OpenMetrics with exemplars, and snapshots
+ * that outlive expiry and keep their order only while the set of series is unchanged. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -48,7 +49,7 @@ static size_t add_json(struct oca_prom_state *st, const char *metrics_json, uint
 static char *render(struct oca_prom_state *st)
 {
     struct oca_buf out = { 0 };
-    oca_prom_state_render(st, &out);
+    oca_prom_state_render(st, OCA_PROM_TEXT, &out);
     return out.data ? out.data : strdup("");
 }
 
@@ -299,6 +300,324 @@ static void test_sorted_output_and_options(void **state)
     oca_prom_state_free(b);
 }
 
+static char *render_om(struct oca_prom_state *st)
+{
+    struct oca_buf out = { 0 };
+    oca_prom_state_render(st, OCA_PROM_OPENMETRICS, &out);
+    return out.data;
+}
+
+#define EX(t, v, trace, span) \
+    "{\"timeUnixNano\":\"" #t "\",\"asDouble\":" #v ",\"traceId\":\"" trace "\",\"spanId\":\"" span "\"}"
+#define TRACE "0af7651916cd43dd8448eb211c80319c"
+#define SPAN "b7ad6b7169203331"
+
+static void test_open_metrics_and_exemplars(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    o.send_timestamps = true;
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    add_json(st,
+        "{\"name\":\"io\",\"unit\":\"By\",\"description\":\"Bytes \\\"moved\\\".\",\"sum\":{\"aggregationTemporality\":2,"
+        "\"isMonotonic\":true,\"dataPoints\":[{\"startTimeUnixNano\":\"1\",\"timeUnixNano\":\"1500000000\",\"asInt\":\"7\","
+        "\"exemplars\":[" EX(1000000000, 1, TRACE, "0000000000000000") "," EX(1200000000, 2.5, TRACE, SPAN) "]}]}},"
+        "{\"name\":\"latency\",\"unit\":\"ms\",\"histogram\":{\"aggregationTemporality\":2,\"dataPoints\":[{"
+        "\"startTimeUnixNano\":\"1\",\"timeUnixNano\":\"2000000000\",\"count\":\"6\",\"sum\":40,\"explicitBounds\":[1,10],"
+        "\"bucketCounts\":[\"1\",\"2\",\"3\"],\"exemplars\":[" EX(0, 0.5, TRACE, SPAN) "," EX(0, 10, TRACE, SPAN) ","
+        EX(0, 99, "00000000000000000000000000000000", SPAN) "]}]}},"
+        "{\"name\":\"temp\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"3000000000\",\"asDouble\":21.5,"
+        "\"exemplars\":[" EX(0, 21.5, TRACE, SPAN) "]}]}}", 1);
+    char *text = render_om(st);
+    const char *want =
+        "# HELP io_bytes Bytes \\\"moved\\\".\n"
+        "# TYPE io_bytes counter\n"
+        "# UNIT io_bytes bytes\n"
+        "io_bytes_total{" LBL "} 7 1.500 # {trace_id=\"" TRACE "\",span_id=\"" SPAN "\"} 2.5 1.200\n"
+        "# TYPE latency_milliseconds histogram\n"
+        "# UNIT latency_milliseconds milliseconds\n"
+        "latency_milliseconds_bucket{" LBL ",le=\"1\"} 1 2.000 # {trace_id=\"" TRACE "\",span_id=\"" SPAN "\"} 0.5\n"
+        "latency_milliseconds_bucket{" LBL ",le=\"10\"} 3 2.000 # {trace_id=\"" TRACE "\",span_id=\"" SPAN "\"} 10\n"
+        "latency_milliseconds_bucket{" LBL ",le=\"+Inf\"} 6 2.000 # {span_id=\"" SPAN "\"} 99\n"
+        "latency_milliseconds_sum{" LBL "} 40 2.000\n"
+        "latency_milliseconds_count{" LBL "} 6 2.000\n"
+        "# HELP target_info Target metadata\n"
+        "# TYPE target_info gauge\n"
+        "target_info{host_name=\"box\",instance=\"i-1\",job=\"prod/shop\"} 1\n"
+        "# TYPE temp gauge\n"
+        "temp{" LBL "} 21.5 3.000\n"
+        "# EOF\n";
+    assert_string_equal(text, want);
+    free(text);
+    /* The text format has no exemplars and keeps _total on the family. */
+    text = render(st);
+    expect_line(text, "# TYPE io_bytes_total counter");
+    expect_line(text, "io_bytes_total{" LBL "} 7 1500");
+    expect_no(text, "# {");
+    expect_no(text, "# EOF");
+    free(text);
+    /* A newer point without exemplars drops the held ones. */
+    add_json(st, "{\"name\":\"io\",\"unit\":\"By\",\"sum\":{\"aggregationTemporality\":2,\"isMonotonic\":true,"
+                 "\"dataPoints\":[{\"startTimeUnixNano\":\"1\",\"timeUnixNano\":\"1600000000\",\"asInt\":\"8\"}]}}", 1);
+    text = render_om(st);
+    expect_line(text, "io_bytes_total{" LBL "} 8 1.600");
+    free(text);
+    oca_prom_state_free(st);
+}
+
+static void test_snapshot_outlives_expiry_and_changes(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    const uint64_t s = 1000000000;
+    add_json(st, SUM("b", 2, true, PT(1, 2, 3)) "," SUM("a", 2, true, PT(1, 2, 4)), 10 * s);
+    char *before = render(st);
+    struct oca_prom_snapshot *snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT, 0, 0);
+    assert_true(oca_prom_state_snapshot_step(st, snap, SIZE_MAX));
+    /* Everything expires and new values come while the snapshot is out: it shows what it copied. */
+    assert_int_equal(oca_prom_state_expire(st, 500 * s, 60 * (int64_t)s), 3);
+    add_json(st, SUM("c", 2, true, PT(1, 2, 5)), 500 * s);
+    struct oca_buf out = { 0 };
+    oca_prom_snapshot_render(snap, &out);
+    assert_string_equal(out.data, before);
+    oca_prom_state_release(st, snap);
+    oca_buf_free(&out);
+    free(before);
+    char *text = render(st);
+    expect_no(text, "a_total");
+    expect_line(text, "c_total{" LBL "} 5");
+    free(text);
+
+    /* A snapshot sorted while a series came must not hand its order on: the next render is
+     * sorted and complete. */
+    snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT, 0, 0);
+    assert_true(oca_prom_state_snapshot_step(st, snap, SIZE_MAX));
+    add_json(st, SUM("d", 2, true, PT(1, 2, 6)) "," SUM("a", 2, true, PT(1, 2, 7)), 500 * s);
+    oca_prom_snapshot_render(snap, &out);
+    oca_prom_state_release(st, snap);
+    oca_buf_free(&out);
+    text = render(st);
+    char *again = render(st);
+    assert_string_equal(text, again);
+    assert_non_null(strstr(text, "a_total"));
+    assert_true(strstr(text, "a_total") < strstr(text, "c_total"));
+    assert_true(strstr(text, "c_total") < strstr(text, "d_total"));
+    free(text);
+    free(again);
+    oca_prom_state_free(st);
+}
+
+/* A gauge point of series queue="qN". */
+#define QPT(n, t) "{\"timeUnixNano\":\"" #t "\",\"asInt\":\"" #n "\",\"attributes\":[{\"key\":\"queue\"," \
+                  "\"value\":{\"stringValue\":\"q" #n "\"}}]}"
+#define QGAUGE(name, pts) "{\"name\":\"" name "\",\"gauge\":{\"dataPoints\":[" pts "]}}"
+
+static void test_snapshot_in_steps(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    const uint64_t s = 1000000000;
+    add_json(st, QGAUGE("depth", QPT(3, 1) "," QPT(1, 1) "," QPT(2, 1)) "," QGAUGE("zz", QPT(9, 1)), 10 * s);
+    add_json(st, QGAUGE("old", QPT(5, 1)), 1 * s);
+
+    /* One series per step; between steps a series comes (into a new family too), the old one
+     * expires and comes back: the output is sorted, has no duplicate, and is complete for what
+     * was there when the snapshot began and not expired (ttl 60 s at 65 s leaves "old" out). */
+    struct oca_prom_snapshot *snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT, 65 * s, 60 * (int64_t)s);
+    size_t steps = 0;
+    while (!oca_prom_state_snapshot_step(st, snap, 1)) {
+        if (++steps == 2) {
+            add_json(st, QGAUGE("depth", QPT(0, 2)) "," QGAUGE("aa", QPT(7, 2)), 65 * s);
+            assert_int_equal(oca_prom_state_expire(st, 65 * s, 60 * (int64_t)s), 1);
+            add_json(st, QGAUGE("old", QPT(5, 2)), 65 * s);
+        }
+    }
+    struct oca_buf out = { 0 };
+    oca_prom_snapshot_render(snap, &out);
+    oca_prom_state_release(st, snap);
+    const char *d1 = strstr(out.data, "depth{" LBL ",queue=\"q1\"} 1\n");
+    const char *d2 = strstr(out.data, "depth{" LBL ",queue=\"q2\"} 2\n");
+    const char *d3 = strstr(out.data, "depth{" LBL ",queue=\"q3\"} 3\n");
+    const char *z = strstr(out.data, "zz{" LBL ",queue=\"q9\"} 9\n");
+    assert_true(d1 && d2 && d3 && z && d1 < d2 && d2 < d3 && d3 < z);
+    const char *t = strstr(out.data, "# TYPE target_info gauge");
+    assert_true(t && t > d3 && t < z);
+    expect_no(out.data, "old{");
+    oca_buf_free(&out);
+
+    /* Everything is there on the next scrape, "old" (which is back) included, in order. */
+    char *text = render(st);
+    assert_true(strstr(text, "aa{") < strstr(text, "depth{" LBL ",queue=\"q0\"} 0"));
+    expect_line(text, "old{" LBL ",queue=\"q5\"} 5");
+    char *again = render(st);
+    assert_string_equal(text, again);
+    free(text);
+    free(again);
+
+    /* A scrape that left a stale series out keeps no order: once the series is updated again it
+     * is shown (without a change in the set of series). */
+    add_json(st, QGAUGE("depth", QPT(1, 3)), 200 * s);
+    snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT, 200 * s, 60 * (int64_t)s);
+    assert_true(oca_prom_state_snapshot_step(st, snap, SIZE_MAX));
+    oca_prom_snapshot_render(snap, &out);
+    oca_prom_state_release(st, snap);
+    expect_line(out.data, "depth{" LBL ",queue=\"q1\"} 1");
+    expect_no(out.data, "q9");
+    expect_no(out.data, "q0");
+    oca_buf_free(&out);
+    add_json(st, QGAUGE("zz", QPT(9, 4)), 201 * s);
+    text = render(st);
+    expect_line(text, "zz{" LBL ",queue=\"q9\"} 9");
+    expect_line(text, "depth{" LBL ",queue=\"q1\"} 1");
+    free(text);
+    oca_prom_state_free(st);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The radix sort of labels against strcmp: values that share long prefixes, end inside one
+ * another's 8-byte chunk, or differ only past 16 bytes. */
+static void test_sort_matches_strcmp(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    struct oca_buf j = { 0 };
+    uint64_t r = 88172645463325252u;
+    for (int i = 0; i < 400; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        char v[64];
+        size_t len = r % 40;
+        for (size_t k = 0; k < len; k++)
+            v[k] = "aab"[(r >> (k % 60)) % 3];
+        v[len] = '\0';
+        oca_buf_printf(&j, "%s{\"timeUnixNano\":\"1\",\"asInt\":\"1\",\"attributes\":[{\"key\":\"route\","
+                           "\"value\":{\"stringValue\":\"/api/v1/items/%s\"}}]}", i ? "," : "", v);
+    }
+    char *req = NULL;
+    size_t n = strlen(j.data) + 64;
+    req = malloc(n + 64);
+    snprintf(req, n + 64, "{\"name\":\"m\",\"gauge\":{\"dataPoints\":[%s]}}", j.data);
+    add_json(st, req, 1);
+    free(req);
+    oca_buf_free(&j);
+    char *text = render(st);
+    char *lines[512];
+    size_t n_lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (strncmp(line, "m{", 2) == 0)
+            lines[n_lines++] = line;
+    assert_true(n_lines > 100);
+    char *sorted[512];
+    memcpy(sorted, lines, n_lines * sizeof(*lines));
+    qsort(sorted, n_lines, sizeof(*sorted), str_cmp);
+    for (size_t i = 0; i < n_lines; i++) {
+        assert_string_equal(lines[i], sorted[i]);
+        if (i)
+            assert_true(strcmp(lines[i - 1], lines[i]) < 0);   /* no duplicates */
+    }
+    free(text);
+    oca_prom_state_free(st);
+}
+
+/* A point with no resource, no scope and no attributes has no labels at all (found by the fuzzer:
+ * its label string was left unterminated). */
+static void test_series_without_labels(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    const char *json = "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"bare\",\"gauge\":"
+                       "{\"dataPoints\":[{\"timeUnixNano\":\"1\",\"asInt\":\"3\"}]}}]}]}]}";
+    struct oca_batch *b = NULL;
+    assert_int_equal(oca_batch_decode(OCA_SIGNAL_METRICS, OCA_ENCODING_JSON, (const uint8_t *)json, strlen(json),
+                                      &b, NULL, 0), OCA_OK);
+    assert_int_equal(oca_prom_state_add(st, b->metrics, 1), 1);
+    oca_batch_unref(b);
+    char *text = render(st);
+    assert_string_equal(text, "# TYPE bare gauge\nbare 3\n");
+    free(text);
+    oca_prom_state_free(st);
+}
+
+static size_t count_of(const char *text, const char *part)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, part)) != NULL; p += strlen(part))
+        n++;
+    return n;
+}
+
+/* Everything expires and comes back (new series, a new family of the same name) while a snapshot
+ * is taken in steps: each family header and each series is still written once. */
+static void test_snapshot_across_a_family_made_again(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    const uint64_t s = 1000000000;
+    const char *metrics = QGAUGE("depth", QPT(1, 1) "," QPT(2, 1) "," QPT(3, 1) "," QPT(4, 1));
+    add_json(st, metrics, 10 * s);
+    struct oca_prom_snapshot *snap = oca_prom_state_snapshot(st, OCA_PROM_TEXT, 10 * s, 0);
+    int k = 0;
+    while (!oca_prom_state_snapshot_step(st, snap, 1)) {
+        if (k++ == 1) {
+            assert_int_equal(oca_prom_state_expire(st, 100 * s, 60 * (int64_t)s), 5);
+            add_json(st, metrics, 100 * s);
+        }
+    }
+    struct oca_buf out = { 0 };
+    oca_prom_snapshot_render(snap, &out);
+    oca_prom_state_release(st, snap);
+    assert_int_equal(count_of(out.data, "# TYPE depth gauge\n"), 1);
+    for (int q = 1; q <= 4; q++) {
+        char line[160];
+        snprintf(line, sizeof(line), "depth{" LBL ",queue=\"q%d\"} %d\n", q, q);
+        assert_true(count_of(out.data, line) <= 1);
+    }
+    assert_true(count_of(out.data, "# TYPE target_info gauge\n") <= 1);
+    oca_buf_free(&out);
+    char *text = render(st);
+    assert_int_equal(count_of(text, "depth{"), 4);
+    free(text);
+    oca_prom_state_free(st);
+}
+
+/* Expiry in slices of one series: stale series go, fresh ones (also those that come during the
+ * pass) stay, and the pass ends with the position back at 0. */
+static void test_expiry_in_steps(void **state)
+{
+    (void)state;
+    struct oca_prom_state_options o = defaults();
+    struct oca_prom_state *st = oca_prom_state_new(&o);
+    const uint64_t s = 1000000000;
+    add_json(st, QGAUGE("old", QPT(1, 1) "," QPT(2, 1) "," QPT(3, 1)), 10 * s);
+    add_json(st, QGAUGE("fresh", QPT(1, 1)), 100 * s);
+    size_t pos = 0, removed = 0, steps = 0;
+    while (!oca_prom_state_expire_step(st, 100 * s, 60 * (int64_t)s, &pos, 1, &removed)) {
+        assert_true(pos > 0);
+        if (++steps == 1)
+            add_json(st, QGAUGE("fresh", QPT(2, 1)), 100 * s);
+    }
+    assert_int_equal(pos, 0);
+    assert_true(steps >= 2);
+    assert_int_equal(removed, 3);
+    char *text = render(st);
+    expect_no(text, "old{");
+    expect_line(text, "fresh{" LBL ",queue=\"q1\"} 1");
+    expect_line(text, "fresh{" LBL ",queue=\"q2\"} 2");
+    free(text);
+    struct oca_prom_state_stats stats;
+    oca_prom_state_get_stats(st, &stats);
+    assert_int_equal(stats.expired, 3);
+    oca_prom_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +630,13 @@ int main(void)
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_max_series),
         cmocka_unit_test(test_sorted_output_and_options),
+        cmocka_unit_test(test_open_metrics_and_exemplars),
+        cmocka_unit_test(test_snapshot_outlives_expiry_and_changes),
+        cmocka_unit_test(test_snapshot_in_steps),
+        cmocka_unit_test(test_sort_matches_strcmp),
+        cmocka_unit_test(test_series_without_labels),
+        cmocka_unit_test(test_snapshot_across_a_family_made_again),
+        cmocka_unit_test(test_expiry_in_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

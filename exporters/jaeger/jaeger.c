@@ -1,0 +1,287 @@
+/* The jaeger exporter: sends traces to a Jaeger collector's gRPC api_v2 CollectorService/PostSpans
+ * (port 14250), as the Collector's jaeger exporter did. Each batch is translated (translate.c) into
+ * one Jaeger Batch per resource, and each of those goes out as its own PostSpans call, all at once;
+ * the attempt ends when the last answers. Queueing, retries and timeouts are the exporter helper's. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "base/arena.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "config/diag.h"
+#include "config/fields.h"
+#include "exporters/exporterhelper/exporterhelper.h"
+#include "exporters/jaeger/translate.h"
+#include "jaeger/api_v2/collector.pb-c.h"
+#include "net/grpc_client.h"
+#include "net/http_client.h"
+#include "pipeline/batch.h"
+#include "pipeline/component.h"
+
+#define POST_SPANS_PATH "/jaeger.api_v2.CollectorService/PostSpans"
+#define MESSAGE_MAX 512
+
+enum compression { COMPRESSION_NONE, COMPRESSION_GZIP };
+
+struct jaeger_config {
+    struct oca_endpoint endpoint;
+    struct oca_tls_client_config tls;
+    struct oca_strmap headers;
+    int compression;
+    struct oca_exporter_helper_config helper;
+};
+
+static const struct oca_enum_name compression_names[] = {
+    { "none", COMPRESSION_NONE },
+    { "gzip", COMPRESSION_GZIP },
+    { NULL, 0 },
+};
+
+static const struct oca_field jaeger_fields[] = {
+    OCA_FIELD_ENDPOINT(struct jaeger_config, endpoint, "localhost:14250",
+                       "host:port of the Jaeger collector's gRPC endpoint (api_v2 CollectorService)."),
+    OCA_FIELD_OPT_SECTION(struct jaeger_config, tls, struct oca_tls_client_config, oca_tls_client_fields, tls.present,
+                          "TLS towards the collector; on (verified with the system's CAs) unless "
+                          "tls.insecure is true."),
+    OCA_FIELD_STRING_MAP(struct jaeger_config, headers, "gRPC metadata sent with every call."),
+    OCA_FIELD_ENUM(struct jaeger_config, compression, "none", compression_names,
+                   "Compression of the calls: gzip or none (the Collector's gRPC client default)."),
+    OCA_EXPORTER_HELPER_FIELDS(struct jaeger_config, helper),
+    OCA_FIELD_END,
+};
+
+struct jaeger_exporter {
+    struct oca_component *self;
+    const struct jaeger_config *cfg;
+    char *base_url;                     /* http://host:port or https://host:port */
+    struct oca_http_header *md;         /* headers as gRPC metadata */
+    size_t n_md;
+    struct oca_exporter_helper *helper;
+    struct oca_http_client *client;
+    bool started, shutting_down, helper_done;
+    struct oca_waiters waiters;
+};
+
+/* One attempt: the PostSpans calls of one batch still to answer, and the worst answer so far. */
+struct attempt {
+    struct oca_send_attempt *done;
+    size_t pending;
+    int err;                    /* OCA_OK, else the first retryable error, else the first permanent */
+    int64_t retry_after_ns;
+    char message[MESSAGE_MAX];
+};
+
+static int jaeger_validate(const void *cfgp, struct oca_diag *diag)
+{
+    const struct jaeger_config *cfg = cfgp;
+    int err = OCA_OK;
+    if (!cfg->endpoint.host || !*cfg->endpoint.host || cfg->endpoint.port == 0) {
+        oca_diag_field_error(diag, "endpoint", "endpoint must be host:port with a host and a port");
+        err = OCA_ERR_CONFIG;
+    }
+    if (oca_tls_client_config_validate(&cfg->tls, "tls", diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    if (oca_exporter_helper_validate(&cfg->helper, diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    return err;
+}
+
+static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
+                       struct oca_send_attempt *attempt);
+
+static const struct oca_exporter_ops jaeger_ops = { .send = send_batch };
+
+static int jaeger_create(struct oca_component *self, struct oca_diag *diag)
+{
+    (void)diag;
+    const struct jaeger_config *cfg = self->config;
+    struct jaeger_exporter *jx = oca_xcalloc(1, sizeof(*jx));
+    jx->self = self;
+    jx->cfg = cfg;
+    const char *host = cfg->endpoint.host;
+    bool v6 = strchr(host, ':') != NULL;
+    size_t len = strlen(host) + 32;
+    jx->base_url = oca_xmalloc(len);
+    snprintf(jx->base_url, len, "%s://%s%s%s:%u", cfg->tls.insecure ? "http" : "https", v6 ? "[" : "", host,
+             v6 ? "]" : "", (unsigned)cfg->endpoint.port);
+    /* gRPC metadata keys are lower case on the wire (HTTP/2 requires it). */
+    jx->n_md = cfg->headers.n;
+    jx->md = oca_xcalloc(jx->n_md ? jx->n_md : 1, sizeof(*jx->md));
+    for (size_t i = 0; i < jx->n_md; i++) {
+        char *name = oca_xstrdup(cfg->headers.keys[i]);
+        for (char *c = name; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+        jx->md[i] = (struct oca_http_header){ name, strlen(name), cfg->headers.values[i], strlen(cfg->headers.values[i]) };
+    }
+    jx->helper = oca_exporter_helper_new(self, &cfg->helper, &jaeger_ops, jx);
+    self->state = jx;
+    return OCA_OK;
+}
+
+static int jaeger_start(struct oca_component *self, uv_loop_t *loop)
+{
+    struct jaeger_exporter *jx = self->state;
+    char who[256];
+    snprintf(who, sizeof(who), "exporter %s", self->id);
+    jx->client = oca_http_client_new(loop, &jx->cfg->tls, who);
+    if (!jx->client)
+        return OCA_ERR_CONFIG;
+    int err = oca_exporter_helper_start(jx->helper, loop);
+    if (err != OCA_OK)
+        return err;
+    jx->started = true;
+    return OCA_OK;
+}
+
+static int jaeger_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch)
+{
+    struct jaeger_exporter *jx = self->state;
+    return oca_exporter_helper_consume(jx->helper, sig, batch);
+}
+
+/* Keeps the answer that decides the attempt: a retryable failure wins (the batch is sent again),
+ * then a permanent one; the first of each kind keeps its message. */
+static void merge_result(struct attempt *at, int err, int64_t retry_after_ns, const char *message)
+{
+    if (err == OCA_OK)
+        return;
+    bool replace = at->err == OCA_OK || (oca_err_retryable(err) && !oca_err_retryable(at->err));
+    if (!replace)
+        return;
+    at->err = err;
+    at->retry_after_ns = retry_after_ns;
+    snprintf(at->message, sizeof(at->message), "%s", message ? message : "");
+}
+
+static void finish_attempt(struct attempt *at)
+{
+    struct oca_send_result res = { at->err, at->retry_after_ns, at->message[0] ? at->message : NULL };
+    oca_send_attempt_done(at->done, &res);
+    free(at);
+}
+
+static void on_post_spans(void *arg, const struct oca_grpc_result *r)
+{
+    struct attempt *at = arg;
+    if (r->err != OCA_OK) {
+        merge_result(at, r->err, 0, r->detail);
+    } else if (r->grpc_status != 0) {
+        char msg[MESSAGE_MAX];
+        snprintf(msg, sizeof(msg), "gRPC status %d: %s", r->grpc_status, r->grpc_message ? r->grpc_message : "");
+        merge_result(at, oca_export_grpc_status_err(r->grpc_status, r->retry_delay_ns >= 0),
+                     r->retry_delay_ns > 0 ? r->retry_delay_ns : 0, msg);
+    }
+    if (--at->pending == 0)
+        finish_attempt(at);
+}
+
+static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
+                       struct oca_send_attempt *attempt)
+{
+    struct jaeger_exporter *jx = exporter;
+    (void)sig;
+    struct attempt *at = oca_xcalloc(1, sizeof(*at));
+    at->done = attempt;
+    /* One reference more than the calls started, so that no answer can finish the attempt before
+     * every call has been started. */
+    at->pending = 1;
+    struct oca_arena *a = oca_arena_new(16384);
+    Jaeger__ApiV2__Batch **batches;
+    size_t n = oca_jaeger_translate(batch->traces, a, &batches);
+    for (size_t i = 0; i < n; i++) {
+        /* A Jaeger batch without spans says nothing the collector would keep. */
+        if (batches[i]->n_spans == 0)
+            continue;
+        Jaeger__ApiV2__PostSpansRequest req = JAEGER__API_V2__POST_SPANS_REQUEST__INIT;
+        req.batch = batches[i];
+        size_t len = jaeger__api_v2__post_spans_request__get_packed_size(&req);
+        uint8_t *msg = oca_xmalloc(len ? len : 1);
+        jaeger__api_v2__post_spans_request__pack(&req, msg);
+        at->pending++;
+        int err = oca_grpc_unary(jx->client, jx->base_url, POST_SPANS_PATH, jx->md, jx->n_md, msg, len,
+                                 jx->cfg->compression == COMPRESSION_GZIP, timeout_ns, on_post_spans, at);
+        free(msg);
+        if (err != OCA_OK) {
+            at->pending--;
+            merge_result(at, err, 0, "the gRPC client is closing");
+        }
+    }
+    oca_arena_destroy(a);
+    if (--at->pending == 0)
+        finish_attempt(at);
+}
+
+static void client_closed(void *arg)
+{
+    struct jaeger_exporter *jx = arg;
+    jx->client = NULL;
+    oca_waiters_notify(&jx->waiters, jx->self);
+}
+
+static void helper_drained(void *arg)
+{
+    struct jaeger_exporter *jx = arg;
+    jx->helper_done = true;
+    oca_http_client_close(jx->client, client_closed, jx);
+}
+
+static void jaeger_shutdown(struct oca_component *self, oca_done_cb done)
+{
+    struct jaeger_exporter *jx = self->state;
+    if (!jx || (!jx->started && !jx->client)) {
+        done(self);
+        return;
+    }
+    oca_waiters_add(&jx->waiters, done);
+    if (jx->shutting_down) {
+        /* A second call while the first is under way is answered with it; after it, at once. */
+        if (!jx->client && jx->helper_done)
+            oca_waiters_notify(&jx->waiters, self);
+        return;
+    }
+    jx->shutting_down = true;
+    if (!jx->started) {
+        /* start failed after the client was made: only the client needs closing. */
+        helper_drained(jx);
+        return;
+    }
+    oca_exporter_helper_shutdown(jx->helper, helper_drained, jx);
+}
+
+static void jaeger_destroy(struct oca_component *self)
+{
+    struct jaeger_exporter *jx = self->state;
+    if (!jx)
+        return;
+    if (jx->helper)
+        oca_exporter_helper_free(jx->helper);
+    for (size_t i = 0; i < jx->n_md; i++)
+        free((char *)(uintptr_t)jx->md[i].name);
+    free(jx->md);
+    free(jx->base_url);
+    free(jx->waiters.cbs);
+    free(jx);
+    self->state = NULL;
+}
+
+const struct oca_component_type oca_jaeger_exporter = {
+    .name = "jaeger",
+    .kind = OCA_EXPORTER,
+    .signals = OCA_TRACES,
+    .config_size = sizeof(struct jaeger_config),
+    .fields = jaeger_fields,
+    .doc = "Sends traces to a Jaeger collector over gRPC (api_v2 PostSpans, port 14250).",
+    .validate = jaeger_validate,
+    .create = jaeger_create,
+    .start = jaeger_start,
+    .consume = jaeger_consume,
+    .shutdown = jaeger_shutdown,
+    .destroy = jaeger_destroy,
+};

@@ -1,0 +1,308 @@
+/* The otlphttp exporter (alias otlp_http): POSTs traces, metrics and logs as OTLP/HTTP, protobuf or
+ * JSON, gzip-compressed by default, to endpoint + /v1/<signal> (or a per-signal URL), through the
+ * exporter helper's queue and retries. Keys as the Collector's otlphttpexporter. The status decides
+ * what happens next (the OTLP spec's retryable statuses, Retry-After honoured); an error body that
+ * is a google.rpc.Status gives the message logged, and a partial_success in a 2xx answer is logged.
+ * Bodies are encoded and compressed on libuv's thread pool. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "codec/otlp_json.h"
+#include "config/diag.h"
+#include "exporters/otlp/otlp.h"
+
+struct otlp_http_config {
+    char *endpoint;
+    char *traces_endpoint;
+    char *metrics_endpoint;
+    char *logs_endpoint;
+    int encoding;
+    int compression;
+    struct oca_tls_client_config tls;
+    struct oca_strmap headers;
+    struct oca_exporter_helper_config helper;
+};
+
+static const struct oca_enum_name encoding_names[] = {
+    { "proto", OCA_ENCODING_PROTO },
+    { "json", OCA_ENCODING_JSON },
+    { NULL, 0 },
+};
+
+static const struct oca_field otlp_http_fields[] = {
+    OCA_FIELD_STRING(struct otlp_http_config, endpoint, NULL,
+                     "Base URL (http:// or https://); each signal goes to it + /v1/traces, "
+                     "/v1/metrics or /v1/logs. Required unless every signal has its own URL."),
+    OCA_FIELD_STRING(struct otlp_http_config, traces_endpoint, NULL,
+                     "URL for traces, used as given instead of endpoint + /v1/traces."),
+    OCA_FIELD_STRING(struct otlp_http_config, metrics_endpoint, NULL,
+                     "URL for metrics, used as given instead of endpoint + /v1/metrics."),
+    OCA_FIELD_STRING(struct otlp_http_config, logs_endpoint, NULL,
+                     "URL for logs, used as given instead of endpoint + /v1/logs."),
+    OCA_FIELD_ENUM(struct otlp_http_config, encoding, "proto", encoding_names,
+                   "Body encoding: proto (application/x-protobuf) or json (application/json)."),
+    OCA_FIELD_ENUM(struct otlp_http_config, compression, "gzip", oca_otlpexp_compression_names,
+                   "Compression of each request body (Content-Encoding)."),
+    OCA_FIELD_SECTION(struct otlp_http_config, tls, struct oca_tls_client_config, oca_tls_client_fields,
+                      "TLS for https:// URLs (insecure is ignored: the scheme decides)."),
+    OCA_FIELD_STRING_MAP(struct otlp_http_config, headers,
+                         "Headers sent with every request, such as an authorization header."),
+    OCA_EXPORTER_HELPER_FIELDS(struct otlp_http_config, helper),
+    OCA_FIELD_END,
+};
+
+struct otlp_http {
+    struct oca_otlpexp_base base;       /* first: self->state points at it too */
+    const struct otlp_http_config *cfg;
+    char *urls[OCA_SIGNAL_COUNT];       /* NULL: no URL for that signal */
+    enum oca_http_version versions[OCA_SIGNAL_COUNT];
+    struct oca_http_header fixed[3];    /* Content-Type, User-Agent, Content-Encoding */
+};
+
+/* One attempt in flight: its body is made on the thread pool and must live until the answer. */
+struct post {
+    struct otlp_http *x;
+    enum oca_signal sig;
+    struct oca_send_attempt *attempt;
+    struct oca_batch *batch;            /* the helper's reference, until the attempt ends */
+    int64_t timeout_ns;
+    uv_work_t work;
+    struct oca_buf body;
+};
+
+static const char *signal_override(const struct otlp_http_config *cfg, enum oca_signal sig)
+{
+    switch (sig) {
+    case OCA_SIGNAL_TRACES: return cfg->traces_endpoint;
+    case OCA_SIGNAL_METRICS: return cfg->metrics_endpoint;
+    default: return cfg->logs_endpoint;
+    }
+}
+
+static int otlp_http_validate(const void *cfgp, struct oca_diag *diag)
+{
+    const struct otlp_http_config *cfg = cfgp;
+    int err = OCA_OK;
+    char why[512];
+    const struct { const char *key, *value; } urls[] = {
+        { "endpoint", cfg->endpoint },
+        { "traces_endpoint", cfg->traces_endpoint },
+        { "metrics_endpoint", cfg->metrics_endpoint },
+        { "logs_endpoint", cfg->logs_endpoint },
+    };
+    bool any = false;
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        if (!urls[i].value || !*urls[i].value)
+            continue;
+        any = true;
+        if (!oca_otlpexp_http_url_ok(urls[i].value, why, sizeof(why))) {
+            oca_diag_field_error(diag, urls[i].key, "%s", why);
+            err = OCA_ERR_CONFIG;
+        }
+    }
+    if (!any) {
+        oca_diag_field_error(diag, "endpoint", "endpoint (or traces_endpoint, metrics_endpoint and "
+                             "logs_endpoint) must be set");
+        err = OCA_ERR_CONFIG;
+    }
+    if (oca_otlpexp_validate_common(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    return err;
+}
+
+static int64_t retry_after(const struct oca_http_response *resp)
+{
+    const struct oca_http_header *h = oca_http_response_header(resp, "retry-after");
+    if (!h)
+        return 0;
+    char v[64];
+    snprintf(v, sizeof(v), "%.*s", (int)h->value_len, h->value);
+    int64_t ns = oca_retry_after_parse(v, (int64_t)time(NULL));
+    return ns > 0 ? ns : 0;
+}
+
+static void header_value(const struct oca_http_response *resp, const char *name, char *out, size_t size)
+{
+    const struct oca_http_header *h = oca_http_response_header(resp, name);
+    snprintf(out, size, "%.*s", h ? (int)h->value_len : 0, h ? h->value : "");
+}
+
+static void on_response(void *arg, const struct oca_http_response *resp)
+{
+    struct post *p = arg;
+    struct otlp_http *x = p->x;
+    const char *url = x->urls[p->sig];
+    struct oca_send_result r = { .err = OCA_OK };
+    char msg[1024], ctype[128];
+    if (resp->err != OCA_OK) {
+        r.err = resp->err;
+        snprintf(msg, sizeof(msg), "%s: %s", url, resp->detail ? resp->detail : oca_err_message(resp->err));
+        r.message = msg;
+    } else if (resp->status < 200 || resp->status > 299) {
+        r.err = oca_export_http_status_err(resp->status);
+        if (oca_err_retryable(r.err))
+            r.retry_after_ns = retry_after(resp);
+        char text[512];
+        header_value(resp, "content-type", ctype, sizeof(ctype));
+        oca_otlpexp_status_message(ctype, resp->body, resp->body_len, text, sizeof(text));
+        snprintf(msg, sizeof(msg), "%s responded with HTTP %d%s%s", url, resp->status, text[0] ? ": " : "", text);
+        r.message = msg;
+    } else {
+        header_value(resp, "content-type", ctype, sizeof(ctype));
+        /* As the Collector: the answer is read only when its type says what it is. */
+        bool json = oca_otlpexp_media_type_is(ctype, "application/json");
+        bool proto = oca_otlpexp_media_type_is(ctype, "application/x-protobuf") ||
+                     oca_otlpexp_media_type_is(ctype, "application/protobuf");
+        struct oca_otlpexp_partial part;
+        if (json || proto) {
+            enum oca_encoding enc = json ? OCA_ENCODING_JSON : OCA_ENCODING_PROTO;
+            if (oca_otlpexp_parse_partial(p->sig, enc, resp->body, resp->body_len, &part) == OCA_OK)
+                oca_otlpexp_log_partial(x->base.self->id, p->sig, &part);
+            else
+                oca_log_warn(x->base.self->id, "the response from %s could not be decoded; the data was accepted", url);
+        }
+    }
+    struct oca_send_attempt *attempt = p->attempt;
+    oca_buf_free(&p->body);
+    free(p);
+    oca_send_attempt_done(attempt, &r);
+}
+
+static void finish_early(struct post *p, int err, const char *message)
+{
+    struct oca_send_attempt *attempt = p->attempt;
+    struct oca_send_result r = { .err = err, .message = message };
+    oca_buf_free(&p->body);
+    free(p);
+    oca_send_attempt_done(attempt, &r);
+}
+
+/* On libuv's thread pool: the body, encoded and compressed. The batch is read-only and the helper
+ * holds it until the attempt ends, so reading it here is safe; nothing else of the exporter is
+ * touched. */
+static void encode_work(uv_work_t *w)
+{
+    struct post *p = w->data;
+    const struct otlp_http_config *cfg = p->x->cfg;
+    struct oca_buf raw = { 0 };
+    if (cfg->encoding == OCA_ENCODING_JSON) {
+        oca_otlp_json_encode(p->batch->msg, &raw);
+    } else {
+        size_t len;
+        raw.data = (char *)oca_batch_pack(p->batch, &len);
+        raw.len = raw.cap = len;
+    }
+    if (cfg->compression == OCA_OTLPEXP_GZIP) {
+        oca_otlpexp_gzip((const uint8_t *)raw.data, raw.len, &p->body);
+        oca_buf_free(&raw);
+    } else {
+        p->body = raw;
+    }
+}
+
+static void encode_done(uv_work_t *w, int status)
+{
+    struct post *p = w->data;
+    struct otlp_http *x = p->x;
+    if (status != 0) {
+        finish_early(p, OCA_ERR_SHUTTING_DOWN, "cancelled");
+        return;
+    }
+    struct oca_http_request req = {
+        .method = "POST",
+        .url = x->urls[p->sig],
+        .version = x->versions[p->sig],
+        .headers = x->base.headers,
+        .n_headers = x->base.n_headers,
+        .body = (const uint8_t *)p->body.data,
+        .body_len = p->body.len,
+        .timeout_ns = p->timeout_ns,
+    };
+    int err = oca_http_client_send(x->base.client, &req, on_response, p);
+    if (err != OCA_OK)
+        finish_early(p, err, oca_err_message(err));
+}
+
+/* Encoding and gzip of a large batch take milliseconds, so they run on the thread pool, and the
+ * request is started back on the loop thread. The attempt's timeout covers the exchange only. */
+static void otlp_http_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
+                           struct oca_send_attempt *attempt)
+{
+    struct otlp_http *x = exporter;
+    struct post *p = oca_xcalloc(1, sizeof(*p));
+    *p = (struct post){ .x = x, .sig = sig, .attempt = attempt, .batch = batch, .timeout_ns = timeout_ns };
+    if (!x->urls[sig]) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "no URL for %s: set endpoint or %s_endpoint", oca_signal_name(sig), oca_signal_name(sig));
+        finish_early(p, OCA_ERR_CONFIG, msg);
+        return;
+    }
+    p->work.data = p;
+    if (uv_queue_work(x->base.self->loop, &p->work, encode_work, encode_done) != 0)
+        finish_early(p, OCA_ERR_SHUTTING_DOWN, "the thread pool refused the work");
+}
+
+static const struct oca_exporter_ops otlp_http_ops = { .send = otlp_http_send };
+
+static struct oca_http_header header(const char *name, const char *value)
+{
+    return (struct oca_http_header){ name, strlen(name), value, strlen(value) };
+}
+
+static int otlp_http_create(struct oca_component *self, struct oca_diag *diag)
+{
+    (void)diag;
+    const struct otlp_http_config *cfg = self->config;
+    struct otlp_http *x = oca_xcalloc(1, sizeof(*x));
+    x->cfg = cfg;
+    for (int s = 0; s < OCA_SIGNAL_COUNT; s++) {
+        x->urls[s] = oca_otlpexp_signal_url(cfg->endpoint, signal_override(cfg, (enum oca_signal)s), (enum oca_signal)s);
+        /* As Go's client in the Collector: HTTP/2 when TLS's ALPN agrees (libcurl falls back to
+         * HTTP/1.1 when the server does not pick h2), HTTP/1.1 in plain text. */
+        bool https = x->urls[s] && strncasecmp(x->urls[s], "https://", 8) == 0;
+        x->versions[s] = https ? OCA_HTTP_VERSION_2 : OCA_HTTP_VERSION_1_1;
+    }
+    size_t n = 0;
+    x->fixed[n++] = header("Content-Type", cfg->encoding == OCA_ENCODING_JSON ? "application/json" : "application/x-protobuf");
+    x->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
+    if (cfg->compression == OCA_OTLPEXP_GZIP)
+        x->fixed[n++] = header("Content-Encoding", "gzip");
+    oca_otlpexp_base_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, x->fixed, n, &otlp_http_ops, x);
+    self->state = x;
+    return OCA_OK;
+}
+
+static void otlp_http_destroy(struct oca_component *self)
+{
+    struct otlp_http *x = self->state;
+    if (!x)
+        return;
+    oca_otlpexp_base_free(&x->base);
+    for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
+        free(x->urls[s]);
+    free(x);
+    self->state = NULL;
+}
+
+const struct oca_component_type oca_otlphttp_exporter = {
+    .name = "otlphttp",
+    .alias = "otlp_http",
+    .kind = OCA_EXPORTER,
+    .signals = OCA_TRACES | OCA_METRICS | OCA_LOGS,
+    .config_size = sizeof(struct otlp_http_config),
+    .fields = otlp_http_fields,
+    .doc = "Posts OTLP/HTTP (protobuf or JSON) to another agent, a Collector or a backend, with a sending queue and retries.",
+    .validate = otlp_http_validate,
+    .create = otlp_http_create,
+    .start = oca_otlpexp_start,
+    .consume = oca_otlpexp_consume,
+    .shutdown = oca_otlpexp_shutdown,
+    .destroy = otlp_http_destroy,
+};

@@ -1,0 +1,368 @@
+/* The zipkin exporter: POSTs traces to a Zipkin server's /api/v2/spans as Zipkin v2 JSON or proto3
+ * (translate.c does the mapping, as the Collector's zipkinexporter), over HTTP/1.1 through the
+ * exporter helper's queue and retries. 2xx is success; other statuses and transport failures are
+ * classified by the OTLP retry rules, and a Retry-After on a retryable answer is honoured. A batch
+ * that cannot be translated fails at once as a permanent error, as in the Collector. Translation
+ * and compression run on libuv's thread pool (a batch is read-only once handed on), so a large
+ * batch does not hold up the loop. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "base/buf.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "config/diag.h"
+#include "config/fields.h"
+#include "exporters/exporterhelper/exporterhelper.h"
+#include "exporters/zipkin/translate.h"
+#include "net/http_client.h"
+#include "pipeline/batch.h"
+#include "pipeline/component.h"
+
+enum compression { COMPRESSION_NONE, COMPRESSION_GZIP };
+
+struct zipkin_config {
+    char *endpoint;
+    int format;
+    char *default_service_name;
+    int compression;
+    struct oca_tls_client_config tls;
+    struct oca_strmap headers;
+    struct oca_exporter_helper_config helper;
+};
+
+static const struct oca_enum_name format_names[] = {
+    { "json", OCA_ZIPKIN_JSON },
+    { "proto", OCA_ZIPKIN_PROTO },
+    { NULL, 0 },
+};
+
+static const struct oca_enum_name compression_names[] = {
+    { "none", COMPRESSION_NONE },
+    { "gzip", COMPRESSION_GZIP },
+    { NULL, 0 },
+};
+
+static const struct oca_field zipkin_fields[] = {
+    OCA_FIELD_STRING(struct zipkin_config, endpoint, NULL,
+                     "URL spans are POSTed to (required), http:// or https://, e.g. "
+                     "http://localhost:9411/api/v2/spans."),
+    OCA_FIELD_ENUM(struct zipkin_config, format, "json", format_names,
+                   "Body format: json (a JSON array of Zipkin v2 spans, application/json) or proto "
+                   "(a zipkin.proto3.ListOfSpans, application/x-protobuf)."),
+    OCA_FIELD_STRING(struct zipkin_config, default_service_name, "<missing service name>",
+                     "localEndpoint.serviceName of spans whose resource has no service.name (nor "
+                     "faas.name, k8s.deployment.name or process.executable.name)."),
+    OCA_FIELD_ENUM(struct zipkin_config, compression, "none", compression_names,
+                   "Compression of each request body (sent with Content-Encoding)."),
+    OCA_FIELD_SECTION(struct zipkin_config, tls, struct oca_tls_client_config, oca_tls_client_fields,
+                      "TLS for an https:// endpoint."),
+    OCA_FIELD_STRING_MAP(struct zipkin_config, headers,
+                         "Headers sent with every request, such as an authorization header."),
+    OCA_EXPORTER_HELPER_FIELDS(struct zipkin_config, helper),
+    OCA_FIELD_END,
+};
+
+struct zipkin_exporter {
+    struct oca_component *self;
+    const struct zipkin_config *cfg;
+    struct oca_exporter_helper *helper;
+    struct oca_http_client *client;     /* from start until shutdown has closed it */
+    struct oca_http_header *headers;    /* Content-Type, User-Agent, [Content-Encoding], configured */
+    size_t n_headers;
+    uv_loop_t *loop;
+    struct oca_waiters waiters;
+    bool started, stopping, stopped;
+};
+
+/* One attempt: encoded on the thread pool, then one request in flight; the body lives until the
+ * answer. batch is the helper's reference, valid until the attempt is reported done. */
+struct post {
+    uv_work_t work;
+    struct zipkin_exporter *zx;
+    struct oca_send_attempt *attempt;
+    const struct oca_batch *batch;
+    int64_t timeout_ns;
+    struct oca_buf body;
+    int err;                    /* of the encoding */
+    char detail[512];
+};
+
+static int zipkin_validate(const void *cfgp, struct oca_diag *diag)
+{
+    const struct zipkin_config *cfg = cfgp;
+    int err = OCA_OK;
+    const char *e = cfg->endpoint;
+    if (!e || !*e) {
+        oca_diag_field_error(diag, "endpoint", "endpoint must be set (e.g. http://localhost:9411/api/v2/spans)");
+        err = OCA_ERR_CONFIG;
+    } else if ((strncasecmp(e, "http://", 7) != 0 || !e[7]) && (strncasecmp(e, "https://", 8) != 0 || !e[8])) {
+        oca_diag_field_error(diag, "endpoint", "%s is not an http:// or https:// URL", e);
+        err = OCA_ERR_CONFIG;
+    } else if (strpbrk(e, " \t\r\n")) {
+        oca_diag_field_error(diag, "endpoint", "the URL may not contain white space");
+        err = OCA_ERR_CONFIG;
+    }
+    if (oca_tls_client_config_validate(&cfg->tls, "tls", diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    if (oca_exporter_helper_validate(&cfg->helper, diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    return err;
+}
+
+static struct oca_http_header header(const char *name, const char *value)
+{
+    return (struct oca_http_header){ name, strlen(name), value, strlen(value) };
+}
+
+static void gzip_body(const struct oca_buf *in, struct oca_buf *out)
+{
+    z_stream zs = { 0 };
+    /* windowBits 15 + 16 asks zlib for the gzip wrapper. */
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        oca_log_error("zipkin", "zlib could not be set up; aborting");
+        abort();
+    }
+    size_t bound = deflateBound(&zs, (uLong)in->len);
+    oca_buf_reserve(out, bound);
+    zs.next_in = (Bytef *)(uintptr_t)in->data;
+    zs.avail_in = (uInt)in->len;
+    zs.next_out = (Bytef *)out->data + out->len;
+    zs.avail_out = (uInt)bound;
+    int rc = deflate(&zs, Z_FINISH);
+    if (rc != Z_STREAM_END) {
+        oca_log_error("zipkin", "gzip failed (%d); aborting", rc);
+        abort();
+    }
+    out->len += zs.total_out;
+    out->data[out->len] = '\0';
+    deflateEnd(&zs);
+}
+
+static int64_t retry_after(const struct oca_http_response *resp)
+{
+    const struct oca_http_header *h = oca_http_response_header(resp, "retry-after");
+    if (!h)
+        return 0;
+    char v[64];
+    snprintf(v, sizeof(v), "%.*s", (int)h->value_len, h->value);
+    int64_t ns = oca_retry_after_parse(v, (int64_t)time(NULL));
+    return ns > 0 ? ns : 0;
+}
+
+/* The start of a response body as one printable line, for the log. */
+static void body_text(const struct oca_http_response *resp, char *out, size_t size)
+{
+    size_t n = resp->body_len < size - 1 ? resp->body_len : size - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = resp->body[i];
+        out[i] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    out[n] = '\0';
+}
+
+/* Reports the attempt and frees what it held. */
+static void finish(struct post *p, const struct oca_send_result *r)
+{
+    struct oca_send_attempt *attempt = p->attempt;
+    oca_buf_free(&p->body);
+    free(p);
+    oca_send_attempt_done(attempt, r);
+}
+
+static void on_response(void *arg, const struct oca_http_response *resp)
+{
+    struct post *p = arg;
+    const char *url = p->zx->cfg->endpoint;
+    struct oca_send_result r = { .err = OCA_OK };
+    char msg[1024];
+    if (resp->err != OCA_OK) {
+        r.err = resp->err;
+        snprintf(msg, sizeof(msg), "%s: %s", url, resp->detail ? resp->detail : oca_err_message(resp->err));
+        r.message = msg;
+    } else if (resp->status < 200 || resp->status > 299) {
+        r.err = oca_export_http_status_err(resp->status);
+        if (oca_err_retryable(r.err))
+            r.retry_after_ns = retry_after(resp);
+        char text[512];
+        body_text(resp, text, sizeof(text));
+        snprintf(msg, sizeof(msg), "%s responded with HTTP %d%s%s", url, resp->status, text[0] ? ": " : "", text);
+        r.message = msg;
+    }
+    finish(p, &r);
+}
+
+/* On the thread pool: touches only the batch (read-only) and the post. */
+static void encode_work(uv_work_t *w)
+{
+    struct post *p = w->data;
+    const struct zipkin_config *cfg = p->zx->cfg;
+    struct oca_buf raw = { 0 };
+    p->err = oca_zipkin_encode(p->batch->traces, (enum oca_zipkin_format)cfg->format, cfg->default_service_name,
+                               &raw, p->detail, sizeof(p->detail));
+    if (p->err == OCA_OK && cfg->compression == COMPRESSION_GZIP) {
+        gzip_body(&raw, &p->body);
+        oca_buf_free(&raw);
+    } else if (p->err == OCA_OK) {
+        p->body = raw;
+    } else {
+        oca_buf_free(&raw);
+    }
+}
+
+static void encode_done(uv_work_t *w, int status)
+{
+    struct post *p = w->data;
+    struct zipkin_exporter *zx = p->zx;
+    struct oca_send_result r = { .err = OCA_OK };
+    char msg[600];
+    if (status != 0) {
+        r.err = OCA_ERR_SHUTTING_DOWN;
+        finish(p, &r);
+        return;
+    }
+    if (p->err != OCA_OK) {
+        r.err = p->err;
+        snprintf(msg, sizeof(msg), "the batch cannot be expressed in Zipkin: %s", p->detail);
+        r.message = msg;
+        finish(p, &r);
+        return;
+    }
+    struct oca_http_request req = {
+        .method = "POST",
+        .url = zx->cfg->endpoint,
+        .version = OCA_HTTP_VERSION_1_1,
+        .headers = zx->headers,
+        .n_headers = zx->n_headers,
+        .body = (const uint8_t *)p->body.data,
+        .body_len = p->body.len,
+        .timeout_ns = p->timeout_ns,
+    };
+    r.err = zx->client ? oca_http_client_send(zx->client, &req, on_response, p) : OCA_ERR_SHUTTING_DOWN;
+    if (r.err != OCA_OK)
+        finish(p, &r);
+}
+
+static void zipkin_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
+                        struct oca_send_attempt *attempt)
+{
+    struct zipkin_exporter *zx = exporter;
+    (void)sig;
+    if (batch->items == 0) {
+        struct oca_send_result r = { .err = OCA_OK };
+        oca_send_attempt_done(attempt, &r);    /* nothing to tell the backend */
+        return;
+    }
+    struct post *p = oca_xcalloc(1, sizeof(*p));
+    p->zx = zx;
+    p->attempt = attempt;
+    p->batch = batch;
+    p->timeout_ns = timeout_ns;
+    p->work.data = p;
+    int rc = uv_queue_work(zx->loop, &p->work, encode_work, encode_done);
+    if (rc != 0) {
+        struct oca_send_result r = { .err = OCA_ERR_SHUTTING_DOWN };
+        finish(p, &r);
+    }
+}
+
+static const struct oca_exporter_ops zipkin_ops = { .send = zipkin_send };
+
+static int zipkin_create(struct oca_component *self, struct oca_diag *diag)
+{
+    (void)diag;
+    const struct zipkin_config *cfg = self->config;
+    struct zipkin_exporter *zx = oca_xcalloc(1, sizeof(*zx));
+    zx->self = self;
+    zx->cfg = cfg;
+    zx->headers = oca_xcalloc(3 + cfg->headers.n, sizeof(*zx->headers));
+    zx->headers[zx->n_headers++] =
+        header("Content-Type", cfg->format == OCA_ZIPKIN_PROTO ? "application/x-protobuf" : "application/json");
+    zx->headers[zx->n_headers++] = header("User-Agent", "ocagent/" OCA_VERSION);
+    if (cfg->compression == COMPRESSION_GZIP)
+        zx->headers[zx->n_headers++] = header("Content-Encoding", "gzip");
+    for (size_t i = 0; i < cfg->headers.n; i++)
+        zx->headers[zx->n_headers++] = header(cfg->headers.keys[i], cfg->headers.values[i]);
+    zx->helper = oca_exporter_helper_new(self, &cfg->helper, &zipkin_ops, zx);
+    self->state = zx;
+    return OCA_OK;
+}
+
+static int zipkin_start(struct oca_component *self, uv_loop_t *loop)
+{
+    struct zipkin_exporter *zx = self->state;
+    zx->loop = loop;
+    zx->client = oca_http_client_new(loop, &zx->cfg->tls, self->id);
+    if (!zx->client)
+        return OCA_ERR_CONFIG;
+    zx->started = true;
+    return oca_exporter_helper_start(zx->helper, loop);
+}
+
+static int zipkin_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch)
+{
+    struct zipkin_exporter *zx = self->state;
+    return oca_exporter_helper_consume(zx->helper, sig, batch);
+}
+
+static void client_closed(void *arg)
+{
+    struct zipkin_exporter *zx = arg;
+    zx->client = NULL;
+    zx->stopped = true;
+    oca_waiters_notify(&zx->waiters, zx->self);
+}
+
+static void helper_drained(void *arg)
+{
+    struct zipkin_exporter *zx = arg;
+    oca_http_client_close(zx->client, client_closed, zx);
+}
+
+/* Drains the queue (sending what it holds), then closes the client; every call is answered once. */
+static void zipkin_shutdown(struct oca_component *self, oca_done_cb done)
+{
+    struct zipkin_exporter *zx = self->state;
+    if (!zx->started || zx->stopped) {
+        done(self);
+        return;
+    }
+    oca_waiters_add(&zx->waiters, done);
+    if (zx->stopping)
+        return;
+    zx->stopping = true;
+    oca_exporter_helper_shutdown(zx->helper, helper_drained, zx);
+}
+
+static void zipkin_destroy(struct oca_component *self)
+{
+    struct zipkin_exporter *zx = self->state;
+    if (!zx)
+        return;
+    oca_exporter_helper_free(zx->helper);
+    free(zx->headers);
+    free(zx->waiters.cbs);
+    free(zx);
+    self->state = NULL;
+}
+
+const struct oca_component_type oca_zipkin_exporter = {
+    .name = "zipkin",
+    .kind = OCA_EXPORTER,
+    .signals = OCA_TRACES,
+    .config_size = sizeof(struct zipkin_config),
+    .fields = zipkin_fields,
+    .doc = "Sends traces to a Zipkin server (v2 API, JSON or protobuf).",
+    .validate = zipkin_validate,
+    .create = zipkin_create,
+    .start = zipkin_start,
+    .consume = zipkin_consume,
+    .shutdown = zipkin_shutdown,
+    .destroy = zipkin_destroy,
+};
