@@ -1,9 +1,9 @@
 /* One OTLP Export request from its bytes to its answer (see otlp.h), for OTLP/HTTP and gRPC alike.
  * The loop thread owns everything stateful: the budget checks before decoding, the batch's client,
  * the pipeline, the counters and the answer. Only the decoding, a pure function of the bytes, may
- * move to libuv's thread pool, so that a second core decodes while the loop thread serves sockets
- * (ARCHITECTURE.md principle 4). Small requests stay on the loop thread, where decoding them costs
- * less than handing them over and back. */
+ * move to libuv's thread pool, so that a second core decodes while the loop thread serves sockets.
+ * Small requests stay on the loop thread, where decoding them costs less than handing them over
+ * and back. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
