@@ -44,6 +44,7 @@ const struct oca_component_type oca_nop_exporter = {
     .name = "nop",
     .kind = OCA_EXPORTER,
     .signals = OCA_TRACES | OCA_METRICS | OCA_LOGS,
+    .takes_raw = oca_takes_raw_always,
     .config_size = 0,
     .fields = nop_fields,
     .doc = "Counts the data it receives as sent and drops it.",

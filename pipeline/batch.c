@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/arena.h"
 #include "base/budget.h"
@@ -44,6 +45,19 @@ struct oca_batch *oca_batch_new(enum oca_signal sig)
     b->msg = oca_arena_alloc(b->arena, d->sizeof_message);
     d->message_init(b->msg);
     return b;
+}
+
+struct oca_batch *oca_batch_new_raw(enum oca_signal sig)
+{
+    /* Only the client's strings go into the arena. */
+    return batch_alloc(sig, 256);
+}
+
+void oca_batch_add_raw(struct oca_batch *b, const uint8_t *data, size_t len)
+{
+    b->raw = oca_xrealloc(b->raw, (b->n_raw + 1) * sizeof(*b->raw));
+    b->raw[b->n_raw++] = (struct oca_batch_seg){ data, len };
+    b->raw_len += len;
 }
 
 static int decode_proto(struct oca_batch *b, const uint8_t *data, size_t len)
@@ -99,6 +113,9 @@ void oca_batch_unref(struct oca_batch *b)
     for (size_t i = 0; i < b->n_held; i++)
         oca_batch_unref(b->held[i]);
     free(b->held);
+    free(b->raw);
+    if (b->raw_free)
+        b->raw_free(b->raw_block);
     oca_arena_destroy(b->arena);
     oca_budget_release(b->charged);
     free(b);
@@ -106,6 +123,16 @@ void oca_batch_unref(struct oca_batch *b)
 
 uint8_t *oca_batch_pack(const struct oca_batch *b, size_t *len)
 {
+    if (b->n_raw > 0 || !b->msg) {
+        uint8_t *buf = oca_xmalloc(b->raw_len ? b->raw_len : 1);
+        size_t at = 0;
+        for (size_t i = 0; i < b->n_raw; i++) {
+            memcpy(buf + at, b->raw[i].data, b->raw[i].len);
+            at += b->raw[i].len;
+        }
+        *len = at;
+        return buf;
+    }
     size_t n = protobuf_c_message_get_packed_size(b->msg);
     uint8_t *buf = oca_xmalloc(n);
     *len = protobuf_c_message_pack(b->msg, buf);
@@ -143,6 +170,11 @@ struct oca_batch *oca_batch_clone(const struct oca_batch *b)
     copy->charged = oca_arena_reserved(copy->arena);
     oca_budget_force(copy->charged);
     return copy;
+}
+
+struct oca_batch *oca_batch_decoded(struct oca_batch *b)
+{
+    return b->msg ? oca_batch_ref(b) : oca_batch_clone(b);
 }
 
 void oca_batch_hold(struct oca_batch *dst, struct oca_batch *src)
@@ -244,6 +276,7 @@ size_t oca_batch_count_items(enum oca_signal sig, const ProtobufCMessage *msg)
 
 size_t oca_batch_resource_count(const struct oca_batch *b)
 {
+    assert(b->msg);
     const struct oca_otlp_level *lv = oca_batch_levels(b->signal);
     return lv ? oca_batch_child_count(&lv[OCA_LEVEL_RESOURCES], b->msg) : 0;
 }

@@ -1,5 +1,5 @@
-/* A batch: one OTLP Export*ServiceRequest (protobuf-c structs) plus the memory it lives in. It is
- * reference-counted and read-only once handed on.
+/* A batch: one OTLP Export*ServiceRequest, as protobuf-c structs, as its protobuf encoding (raw),
+ * or both, plus the memory it lives in. It is reference-counted and read-only once handed on.
  * Rules: consume() borrows the batch it is given; a callee that keeps it past the call takes a
  * reference with oca_batch_ref() and drops it with oca_batch_unref(). A batch may hold references to
  * other batches whose structs it points into (oca_batch_hold), which is how the batch processor
@@ -51,6 +51,21 @@ struct oca_batch {
      * sets it, and oca_batch_unref gives them back when the last reference goes. */
     size_t charged;
     struct oca_batch_client client;
+    /* The request's protobuf encoding, when the batch carries it: the concatenation of n_raw
+     * segments, raw_len bytes in all, each one or more whole encoded requests (concatenated
+     * requests of a signal are one valid request: their resource entries, in order). A batch with
+     * raw and msg == NULL is raw-only: the graph hands those only to consumers that declared they
+     * take them (takes_raw in component.h) and decodes them for any other (oca_batch_decoded).
+     * The bytes live in raw_block (freed with raw_free when the batch goes) or in held batches. */
+    struct oca_batch_seg *raw;
+    size_t n_raw, raw_len;
+    void *raw_block;
+    void (*raw_free)(void *block);
+};
+
+struct oca_batch_seg {
+    const uint8_t *data;
+    size_t len;
 };
 
 /* The request descriptor of a signal. */
@@ -65,10 +80,23 @@ struct oca_batch *oca_batch_new(enum oca_signal sig);
 int oca_batch_decode(enum oca_signal sig, enum oca_encoding enc, const uint8_t *data, size_t len,
                      struct oca_batch **out, char *detail, size_t detail_size);
 
+/* A new raw-only batch of sig (msg NULL, no bytes yet), refs = 1. */
+struct oca_batch *oca_batch_new_raw(enum oca_signal sig);
+
+/* Appends len bytes of encoded request to b's raw bytes. They must live as long as b: in
+ * b->raw_block, or in a batch b holds (oca_batch_hold). */
+void oca_batch_add_raw(struct oca_batch *b, const uint8_t *data, size_t len);
+
+/* b itself (a new reference) when it has decoded structs, else a new batch (refs = 1) decoded
+ * from its raw bytes, with the same client, charged to the budget without refusal (the data was
+ * accepted already). For consumers that need the structs of a batch that may be raw-only. */
+struct oca_batch *oca_batch_decoded(struct oca_batch *b);
+
 struct oca_batch *oca_batch_ref(struct oca_batch *b);
 void oca_batch_unref(struct oca_batch *b);
 
-/* A deep, private copy (refs = 1) for a consumer that mutates data, with the same client. Its
+/* A deep, private copy (refs = 1) for a consumer that mutates data, with the same client and
+ * always with decoded structs (no raw bytes, which would go stale once the copy is edited). Its
  * memory is charged to the budget (without refusal: the data was accepted already). */
 struct oca_batch *oca_batch_clone(const struct oca_batch *b);
 
@@ -137,10 +165,12 @@ static inline int oca_batch_is_shared(const struct oca_batch *b) { return b->ref
 /* Counts the items in a request of sig (spans / data points / log records). */
 size_t oca_batch_count_items(enum oca_signal sig, const ProtobufCMessage *msg);
 
-/* The number of top-level resource entries (ResourceSpans, ResourceMetrics or ResourceLogs). */
+/* The number of top-level resource entries (ResourceSpans, ResourceMetrics or ResourceLogs);
+ * b must have decoded structs. */
 size_t oca_batch_resource_count(const struct oca_batch *b);
 
-/* Serialises the batch's request as protobuf into a new malloc'd buffer; *len gets its size. */
+/* Serialises the batch's request as protobuf into a new malloc'd buffer; *len gets its size. A
+ * batch with raw bytes gives (a copy of) them, so forwarding never re-encodes. */
 uint8_t *oca_batch_pack(const struct oca_batch *b, size_t *len);
 
 #endif

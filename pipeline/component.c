@@ -10,6 +10,18 @@
 #include "pipeline/batch.h"
 #include "pipeline/counters.h"
 
+bool oca_takes_raw_always(const void *cfg)
+{
+    (void)cfg;
+    return true;
+}
+
+bool oca_next_takes_raw(const struct oca_component *self, enum oca_signal sig)
+{
+    const struct oca_consumer *next = sig < OCA_SIGNAL_COUNT ? self->next[sig] : NULL;
+    return next && next->takes_raw;
+}
+
 int oca_next_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch)
 {
     struct oca_consumer *next = sig < OCA_SIGNAL_COUNT ? self->next[sig] : NULL;

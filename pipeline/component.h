@@ -48,6 +48,9 @@ void oca_waiters_notify(struct oca_waiters *w, struct oca_component *self);
 struct oca_consumer {
     int (*consume)(struct oca_consumer *c, enum oca_signal sig, struct oca_batch *batch);
     bool mutates_data;      /* the callee edits batches in place, so it must get a private one */
+    /* The callee, and everything it passes batches on to, takes raw-only batches (msg NULL, see
+     * pipeline/batch.h). Set by the graph when it is built; false: it needs decoded structs. */
+    bool takes_raw;
 };
 
 struct oca_component_type {
@@ -58,6 +61,11 @@ struct oca_component_type {
     enum oca_kind kind;
     unsigned signals;                   /* OCA_TRACES | OCA_METRICS | OCA_LOGS */
     bool mutates_data;                  /* processors that edit batches in place */
+    /* Whether an instance with this config can take raw-only batches (msg NULL, only the encoded
+     * request: pipeline/batch.h), which lets receivers skip decoding. NULL: it cannot, it needs
+     * decoded structs. A processor that answers true passes the property on: the graph gives it
+     * raw-only batches only when everything after it takes them too. */
+    bool (*takes_raw)(const void *cfg);
     size_t config_size;
     const struct oca_field *fields;     /* decoding, defaults, bounds and docs of the config */
     const char *doc;                    /* one line for `ocagent components` */
@@ -86,6 +94,13 @@ struct oca_component {
     uv_loop_t *loop;                    /* set before start */
     void *owner;                        /* the graph's; components leave it alone */
 };
+
+/* A takes_raw for types that always take raw-only batches. */
+bool oca_takes_raw_always(const void *cfg);
+
+/* Whether every consumer that self's batches of sig reach takes raw-only batches, so a receiver
+ * may hand on the encoded request without decoding it (false when nothing is wired). */
+bool oca_next_takes_raw(const struct oca_component *self, enum oca_signal sig);
 
 /* Hands a batch to the next consumer of self for sig; OCA_ERR_UNSUPPORTED when none is wired. */
 int oca_next_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch);

@@ -1,6 +1,8 @@
 /* Builds, starts and stops the component graph described in graph.h. Every edge of the graph is
  * a fan-out node, even with one target, so the one place that decides whether a consumer needs a
- * private copy of a batch (it mutates data and someone else can see the batch) is fanout_consume. */
+ * private copy of a batch (it mutates data and someone else can see the batch), or decoded structs
+ * of a raw-only batch, is fanout_consume. Whether raw-only batches may flow is decided once, here,
+ * from the exporters up: see oca_consumer.takes_raw. */
 #include "pipeline/graph.h"
 
 #include <stdlib.h>
@@ -37,7 +39,12 @@ static int fanout_consume(struct oca_consumer *c, enum oca_signal sig, struct oc
     for (size_t i = 0; i < f->n; i++) {
         struct oca_consumer *t = f->targets[i];
         int err;
-        if (t->mutates_data && (f->n > 1 || oca_batch_is_shared(batch))) {
+        if (!batch->msg && !t->takes_raw) {
+            /* Receivers decode when a consumer needs structs, so this is a safety net. */
+            struct oca_batch *dec = oca_batch_decoded(batch);
+            err = t->consume(t, sig, dec);
+            oca_batch_unref(dec);
+        } else if (t->mutates_data && (f->n > 1 || oca_batch_is_shared(batch))) {
             struct oca_batch *copy = oca_batch_clone(batch);
             err = t->consume(t, sig, copy);
             oca_batch_unref(copy);
@@ -66,6 +73,8 @@ static void fanout_add(struct fanout *f, struct oca_consumer *target)
         if (f->targets[i] == target)
             return;
     f->targets = oca_xrealloc(f->targets, (f->n + 1) * sizeof(*f->targets));
+    /* Raw-only batches may pass a fan-out only when every target takes them. */
+    f->base.takes_raw = (f->n == 0 || f->base.takes_raw) && target->takes_raw;
     f->targets[f->n++] = target;
     /* A fan-out that feeds a mutating consumer mutates too, as seen from whoever feeds it: a
      * receiver feeding two pipelines must then give this one its own copy. */
@@ -88,6 +97,8 @@ static struct oca_component *add_component(struct oca_graph *g, const struct oca
     c->owner = g;
     c->as_consumer.consume = component_consume;
     c->as_consumer.mutates_data = cc->type->mutates_data;
+    /* A processor's answer is final once its next fan-out is known (add_pipeline). */
+    c->as_consumer.takes_raw = cc->type->takes_raw && cc->type->takes_raw(cc->config);
     c->counters = oca_counters_register(cc->type->kind, cc->id);
     if (cc->type->create && cc->type->create(c, diag) != OCA_OK) {
         oca_diag_error(diag, cc->node, NULL, "%s \"%s\": could not be created", oca_kind_name(cc->type->kind), cc->id);
@@ -140,6 +151,7 @@ static int add_pipeline(struct oca_graph *g, const struct oca_collector_config *
         if (!proc)
             return OCA_ERR_CONFIG;
         proc->next[p->signal] = &next->base;
+        proc->as_consumer.takes_raw = proc->as_consumer.takes_raw && next->base.takes_raw;
         next = fanout_new(g);
         fanout_add(next, &proc->as_consumer);
     }

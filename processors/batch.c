@@ -2,7 +2,12 @@
  * metric data points, log records) are pending or `timeout` has passed since the first of them, then
  * hands them on as one request. Outgoing requests are built at send time from new resource/scope
  * structs that point at the incoming items (oca_batch_hold), so nothing is copied, and a request
- * never exceeds send_batch_max_size items when that is set. */
+ * never exceeds send_batch_max_size items when that is set.
+ * Raw-only batches (the encoded request, no structs: the graph sends them when everything after
+ * this processor takes them) are gathered the same way, but an outgoing request is the
+ * concatenation of whole incoming requests (take_raw), which is one valid request of their items;
+ * an incoming raw request of more than send_batch_max_size items is decoded on arrival and split
+ * like any other. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -256,6 +261,8 @@ static struct oca_batch *take(struct batch_proc *bp, enum oca_signal sig, struct
     rv->n = 0;
     while (pd->b < pd->n) {
         struct oca_batch *in = pd->batches[pd->b];
+        if (!in->msg)
+            break;                  /* raw-only: the next request takes it (take_raw) */
         size_t before = rv->n;
         bool used_up = take_children(&t, OCA_LEVEL_RESOURCES, in->msg, rv);
         if (rv->n > before)
@@ -268,6 +275,34 @@ static struct oca_batch *take(struct batch_proc *bp, enum oca_signal sig, struct
     out->items = t.taken;
     release_sent(pd);
     return out;
+}
+
+/* The next outgoing request when the cursor is at a raw-only batch: the raw bytes of whole raw
+ * batches, concatenated, while they fit in send_batch_max_size (always at least one: a larger one
+ * was decoded on arrival). The request holds the batches its bytes live in; nothing is copied. */
+static struct oca_batch *take_raw(struct batch_proc *bp, enum oca_signal sig, struct pending *pd)
+{
+    size_t max = bp->cfg->send_batch_max_size;
+    struct oca_batch *out = oca_batch_new_raw(sig);
+    while (pd->b < pd->n) {
+        struct oca_batch *in = pd->batches[pd->b];
+        if (in->msg || (max && out->n_raw > 0 && out->items + in->items > max))
+            break;
+        for (size_t i = 0; i < in->n_raw; i++)
+            oca_batch_add_raw(out, in->raw[i].data, in->raw[i].len);
+        oca_batch_hold(out, in);
+        out->items += in->items;
+        pd->items -= in->items;
+        next_batch(pd);
+    }
+    release_sent(pd);
+    return out;
+}
+
+/* The next outgoing request, from raw or decoded batches according to the one at the cursor. */
+static struct oca_batch *take_next(struct batch_proc *bp, enum oca_signal sig, struct pending *pd)
+{
+    return pd->batches[pd->b]->msg ? take(bp, sig, pd) : take_raw(bp, sig, pd);
 }
 
 /* Sends one request built by take. Once the data has left the pending list there is nobody to
@@ -287,7 +322,7 @@ static void flush_all(struct batch_proc *bp, enum oca_signal sig)
 {
     struct pending *pd = &bp->pend[sig];
     while (pd->n > 0)
-        send_out(bp, sig, take(bp, sig, pd));
+        send_out(bp, sig, take_next(bp, sig, pd));
 }
 
 static uint64_t timeout_ms(const struct batch_config *cfg)
@@ -330,7 +365,7 @@ static int pass_through(struct batch_proc *bp, enum oca_signal sig, struct oca_b
     int err = OCA_OK;
     pending_add(&tmp, batch, items);
     while (tmp.n > 0 && err == OCA_OK) {
-        struct oca_batch *out = take(bp, sig, &tmp);
+        struct oca_batch *out = take_next(bp, sig, &tmp);
         err = oca_next_consume(bp->self, sig, out);
         oca_batch_unref(out);
     }
@@ -343,19 +378,25 @@ static int batch_consume(struct oca_component *self, enum oca_signal sig, struct
     struct batch_proc *bp = self->state;
     if (sig >= OCA_SIGNAL_COUNT)
         return OCA_ERR_UNSUPPORTED;
+    uint32_t max = bp->cfg->send_batch_max_size;
+    struct oca_batch *decoded = NULL;
+    if (!batch->msg && max && batch->items > max)
+        batch = decoded = oca_batch_decoded(batch);  /* to be split; see the header comment */
     /* Counted here rather than trusted from batch->items: the walk in take() must agree with the
-     * count item for item. */
-    size_t items = oca_batch_count_items(sig, batch->msg);
+     * count item for item. A raw-only batch's count is the receiver's walk of its bytes. */
+    size_t items = batch->msg ? oca_batch_count_items(sig, batch->msg) : batch->items;
     struct pending *pd = &bp->pend[sig];
     if (bp->cfg->timeout == 0 || bp->shutting_down || (items == 0 && pd->n == 0)) {
         int err = pass_through(bp, sig, batch, items);
         oca_counters_add(self->counters, err ? OCA_EDGE_REFUSED : OCA_EDGE_ACCEPTED, sig, items);
+        oca_batch_unref(decoded);
         return err;
     }
     pending_add(pd, batch, items);
+    oca_batch_unref(decoded);
     oca_counters_add(self->counters, OCA_EDGE_ACCEPTED, sig, items);
     while (pd->items > 0 && pd->items >= bp->cfg->send_batch_size)
-        send_out(bp, sig, take(bp, sig, pd));
+        send_out(bp, sig, take_next(bp, sig, pd));
     start_timer_if_pending(bp, sig);
     return OCA_OK;
 }
@@ -442,6 +483,7 @@ const struct oca_component_type oca_batch_processor = {
     .kind = OCA_PROCESSOR,
     .signals = OCA_TRACES | OCA_METRICS | OCA_LOGS,
     .mutates_data = false,
+    .takes_raw = oca_takes_raw_always,      /* concatenates raw requests (take_raw) */
     .config_size = sizeof(struct batch_config),
     .fields = batch_fields,
     .doc = "Groups spans, metric points and log records into batches by count and time.",

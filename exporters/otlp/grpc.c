@@ -152,6 +152,7 @@ const struct oca_component_type oca_otlp_exporter = {
     .alias = "otlp_grpc",
     .kind = OCA_EXPORTER,
     .signals = OCA_TRACES | OCA_METRICS | OCA_LOGS,
+    .takes_raw = oca_takes_raw_always,      /* it sends oca_batch_pack's bytes */
     .config_size = sizeof(struct otlp_grpc_config),
     .fields = otlp_grpc_fields,
     .doc = "Sends OTLP over gRPC to another agent, a Collector or a backend, with a sending queue and retries.",

@@ -291,11 +291,18 @@ static void otlp_http_destroy(struct oca_component *self)
     self->state = NULL;
 }
 
+/* Protobuf bodies are oca_batch_pack's bytes; JSON is written from the structs. */
+static bool otlp_http_takes_raw(const void *cfg)
+{
+    return ((const struct otlp_http_config *)cfg)->encoding == OCA_ENCODING_PROTO;
+}
+
 const struct oca_component_type oca_otlphttp_exporter = {
     .name = "otlphttp",
     .alias = "otlp_http",
     .kind = OCA_EXPORTER,
     .signals = OCA_TRACES | OCA_METRICS | OCA_LOGS,
+    .takes_raw = otlp_http_takes_raw,
     .config_size = sizeof(struct otlp_http_config),
     .fields = otlp_http_fields,
     .doc = "Posts OTLP/HTTP (protobuf or JSON) to another agent, a Collector or a backend, with a sending queue and retries.",
