@@ -15,6 +15,7 @@
 #include "base/budget.h"
 #include "base/errors.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "codec/otlp_json.h"
 #include "pipeline/counters.h"
 #include "google/rpc/error_details.pb-c.h"
@@ -242,7 +243,8 @@ int oca_otlp_decode_begin(struct oca_otlp_job *j, const struct oca_otlp_from *fr
             return refuse_budget(res, err, others_of(j) + estimate);
         j->estimate = estimate;
     }
-    struct oca_batch *b = oca_batch_new(j->sig);
+    j->raw = j->enc == OCA_ENCODING_PROTO && j->self && oca_next_takes_raw(j->self, j->sig);
+    struct oca_batch *b = j->raw ? oca_batch_new_raw(j->sig) : oca_batch_new(j->sig);
     size_t first = oca_arena_reserved(b->arena);
     err = oca_budget_charge(first);
     if (err) {
@@ -279,6 +281,20 @@ static int run_proto(struct oca_otlp_job *j)
     return ids_ok(b, &j->res) ? OCA_OK : j->res.err;
 }
 
+/* Raw: checked and counted; the bytes join the batch on the loop thread (give_back). */
+static int run_raw(struct oca_otlp_job *j)
+{
+    uint64_t items;
+    char why[200];
+    if (oca_otlp_walk(j->sig, j->data, j->len, &items, why, sizeof(why)) != OCA_OK) {
+        oca_otlp_result_set(&j->res, OCA_ERR_DECODE, "malformed %s request: not a valid protobuf message (%s)",
+                            oca_signal_name(j->sig), why);
+        return OCA_ERR_DECODE;
+    }
+    j->batch->items = (size_t)items;
+    return OCA_OK;
+}
+
 /* JSON: the estimate charged in begin becomes the arena's real growth. */
 static int run_json(struct oca_otlp_job *j)
 {
@@ -309,7 +325,7 @@ static int run_json(struct oca_otlp_job *j)
 
 int oca_otlp_decode_run(struct oca_otlp_job *j)
 {
-    int err = j->enc == OCA_ENCODING_JSON ? run_json(j) : run_proto(j);
+    int err = j->enc == OCA_ENCODING_JSON ? run_json(j) : j->raw ? run_raw(j) : run_proto(j);
     if (err) {
         oca_batch_unref(j->batch);
         j->batch = NULL;
@@ -319,12 +335,41 @@ int oca_otlp_decode_run(struct oca_otlp_job *j)
 
 static bool refused_for_memory(int err) { return err == OCA_ERR_MEMORY_LIMIT || err == OCA_ERR_TOO_LARGE; }
 
+static void free_block(void *block) { oca_arena_block_free(block); }
+
+/* A checked raw request: its bytes become the batch's, with the budget bytes charged for them.
+ * The block that holds them (an HTTP body, a gRPC message taken from the call, the pool's copy)
+ * moves to the batch; bytes that are the caller's are copied. */
+static void keep_bytes(struct oca_otlp_job *j)
+{
+    struct oca_batch *b = j->batch;
+    if (j->owned) {
+        b->raw_block = j->owned;
+        b->raw_free = free;
+        j->owned = NULL;
+    } else if (j->copy) {
+        b->raw_block = j->copy;
+        b->raw_free = free_block;
+        j->copy = NULL;
+    } else {
+        b->raw_block = oca_xmalloc(j->len ? j->len : 1);
+        memcpy(b->raw_block, j->data, j->len);
+        b->raw_free = free;
+        j->data = b->raw_block;
+    }
+    oca_batch_add_raw(b, j->data, j->len);
+    b->charged += j->own + j->held;
+    j->own = j->held = 0;
+}
+
 void oca_otlp_decode_give_back(struct oca_otlp_job *j, bool held_too)
 {
     /* Refused for memory: its items are still counted as refused, as the Collector counts what its
      * memory_limiter refuses. */
     if (refused_for_memory(j->res.err) && j->data)
         j->refused = oca_otlp_count_items(j->sig, j->enc, j->data, j->len);
+    if (j->raw && j->batch && j->res.err == OCA_OK && j->data)
+        keep_bytes(j);
     oca_budget_release(j->own + j->estimate + (held_too ? j->held : 0));
     j->own = j->estimate = 0;
     if (held_too)

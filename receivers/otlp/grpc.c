@@ -75,11 +75,14 @@ static void on_message(struct oca_grpc_call *call, const uint8_t *msg, size_t le
     struct oca_otlp_listener *l = oca_grpc_call_router_data(call);
     struct oca_http_stream *s = oca_grpc_call_stream(call);
     struct oca_otlp_from from = { oca_http_stream_peer(s), s, l->include_metadata };
-    struct oca_otlp_job *job = oca_otlp_job_new(rx->self, call_signal(call), OCA_ENCODING_PROTO, on_exported, call);
+    enum oca_signal sig = call_signal(call);
+    struct oca_otlp_job *job = oca_otlp_job_new(rx->self, sig, OCA_ENCODING_PROTO, on_exported, call);
     oca_grpc_call_set_data(call, job);
     oca_grpc_call_pause(call);
-    /* A message big enough for the pool is taken from the call rather than copied there. */
-    void *block = msg && len >= rx->offload_min ? oca_grpc_call_take_message(call, msg) : NULL;
+    /* A message big enough for the pool, or one whose bytes become the batch's (raw), is taken
+     * from the call rather than copied. */
+    bool keep = len >= rx->offload_min || oca_next_takes_raw(rx->self, sig);
+    void *block = msg && keep ? oca_grpc_call_take_message(call, msg) : NULL;
     oca_otlp_job_submit(job, msg ? msg : (const uint8_t *)"", len, block, 0, &from);
 }
 

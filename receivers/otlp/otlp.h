@@ -154,6 +154,11 @@ void oca_otlp_counter_feed(struct oca_otlp_counter *c, const uint8_t *data, size
 /* The items in a whole request. */
 uint64_t oca_otlp_count_items(enum oca_signal sig, enum oca_encoding enc, const uint8_t *data, size_t len);
 
+/* Checks a protobuf request of sig without decoding it, accepting exactly what decoding accepts
+ * (protobuf-c's unpack and the trace and span id lengths; walk.c), and counts its items into
+ * *items. OCA_OK, or OCA_ERR_DECODE with why (when why_size > 0) saying what is wrong. Any thread. */
+int oca_otlp_walk(enum oca_signal sig, const uint8_t *data, size_t len, uint64_t *items, char *why, size_t why_size);
+
 /* A request body on its way in: bytes as they arrive, decompressed incrementally with zlib into a
  * buffer charged to the memory budget as it grows. Nothing beyond max bytes (received or
  * decompressed) is ever allocated, so a gzip bomb costs at most max. On the first error the buffer
@@ -232,6 +237,9 @@ struct oca_otlp_job {
     size_t own;                     /* budget bytes charged for data that is not held (gRPC) */
     size_t estimate;                /* JSON: charged for the decoding until the arena's size is known */
     uint64_t refused;               /* items of a request refused for memory */
+    /* Protobuf and every consumer takes raw-only batches: the request is checked and counted
+     * (oca_otlp_walk), not decoded, and its bytes become the batch's (set by begin). */
+    bool raw;
     struct oca_batch *batch;
     struct oca_otlp_result res;
     oca_otlp_job_cb done;
