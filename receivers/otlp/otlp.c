@@ -182,6 +182,10 @@ static int otlp_start(struct oca_component *self, uv_loop_t *loop)
                      l->server_cfg->endpoint.host[0] ? l->server_cfg->endpoint.host : "*",
                      oca_http_server_port(l->server));
     }
+    for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
+        if (oca_next_takes_raw(self, (enum oca_signal)s))
+            oca_log_info(self->id, "%s: protobuf requests are checked and passed on undecoded (every consumer "
+                         "takes their bytes)", oca_signal_name((enum oca_signal)s));
     return OCA_OK;
 }
 

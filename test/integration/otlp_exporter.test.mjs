@@ -4,6 +4,9 @@
 // each exporter setting: gRPC with and without gzip, OTLP/HTTP in protobuf and JSON with and
 // without gzip, and both over TLS verified with a CA file. The aliases otlp_grpc and otlp_http are
 // used for some of the runs, and A's counters must say that everything was sent.
+// A passes protobuf requests on undecoded (raw) when every consumer takes their bytes: the otlp
+// exporter, otlphttp with encoding proto, the batch processor in front of them. With a debug
+// exporter beside them, or otlphttp sending JSON, A decodes; both paths must give the same output.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -40,14 +43,20 @@ service:
 }
 
 // Agent A: OTLP/gRPC in, the exporter under test out, its own metrics on metricsPort.
-function forwarderConfig({ grpcPort, metricsPort, id, exporter, shutdownTimeout = '10s' }) {
+function forwarderConfig({ grpcPort, metricsPort, id, exporter, shutdownTimeout = '10s', processors = [], extra = [] }) {
+  const list = `processors: [${processors.join(', ')}], exporters: [${[id, ...extra].join(', ')}]`;
   return `
 receivers:
   otlp:
     protocols:
       grpc:
         endpoint: 127.0.0.1:${grpcPort}
+processors:
+  batch:
+    timeout: 50ms
 exporters:
+  debug:
+    verbosity: basic
   ${id}:
 ${exporter.trim().split('\n').map((l) => `    ${l}`).join('\n')}
 service:
@@ -56,9 +65,9 @@ service:
     metrics:
       address: 127.0.0.1:${metricsPort}
   pipelines:
-    traces: {receivers: [otlp], exporters: [${id}]}
-    metrics: {receivers: [otlp], exporters: [${id}]}
-    logs: {receivers: [otlp], exporters: [${id}]}
+    traces: {receivers: [otlp], ${list}}
+    metrics: {receivers: [otlp], ${list}}
+    logs: {receivers: [otlp], ${list}}
 `;
 }
 
@@ -72,12 +81,17 @@ async function startBackend(certs) {
 }
 
 // Sends every signal through a forwarder A built with `exporter` into B and checks what B wrote.
-async function chain(b, tag, id, exporter, { signals = ['traces', 'metrics', 'logs'] } = {}) {
+// raw: whether A must pass requests on undecoded (it logs so at start for each signal).
+async function chain(b, tag, id, exporter, { signals = ['traces', 'metrics', 'logs'], processors, extra, raw } = {}) {
   const [grpcPort, metricsPort] = await freePorts(2);
-  const a = new Agent(forwarderConfig({ grpcPort, metricsPort, id, exporter }));
+  const a = new Agent(forwarderConfig({ grpcPort, metricsPort, id, exporter, processors, extra }));
   try {
     await a.started();
     await waitListening([grpcPort], a);
+    if (raw !== undefined)
+      for (const s of ['traces', 'metrics', 'logs'])
+        assert.equal(new RegExp(`${s}: protobuf requests are checked and passed on undecoded`).test(a.stderr), raw,
+          `A ${raw ? 'passes' : 'does not pass'} ${s} on undecoded:\n${a.stderr}`);
     const opts = { port: grpcPort, compression: 'none' };
     let spans = [], records = [], points = 0;
     if (signals.includes('traces')) {
@@ -114,7 +128,13 @@ describe('agent A (otlp receiver -> OTLP exporter) -> agent B (otlp receiver -> 
 
   const quick = 'retry_on_failure: {initial_interval: 100ms}';
   test('otlp over gRPC, gzip (the default)', () =>
-    chain(b, 'chain-grpc-gzip', 'otlp', `endpoint: 127.0.0.1:${b.grpcPort}\ntls: {insecure: true}\n${quick}`));
+    chain(b, 'chain-grpc-gzip', 'otlp', `endpoint: 127.0.0.1:${b.grpcPort}\ntls: {insecure: true}\n${quick}`, { raw: true }));
+  test('otlp behind a batch processor: requests concatenated undecoded', () =>
+    chain(b, 'chain-grpc-batch', 'otlp', `endpoint: 127.0.0.1:${b.grpcPort}\ntls: {insecure: true}\n${quick}`,
+      { processors: ['batch'], raw: true }));
+  test('otlp behind a batch processor with a debug exporter beside it: A decodes', () =>
+    chain(b, 'chain-grpc-debug', 'otlp', `endpoint: 127.0.0.1:${b.grpcPort}\ntls: {insecure: true}\n${quick}`,
+      { processors: ['batch'], extra: ['debug'], raw: false }));
   test('otlp_grpc (alias) without compression, endpoint written with http://', () =>
     chain(b, 'chain-grpc-none', 'otlp_grpc/plain',
       `endpoint: http://127.0.0.1:${b.grpcPort}\ncompression: none\ntls: {insecure: true}\n${quick}`));
@@ -123,7 +143,8 @@ describe('agent A (otlp receiver -> OTLP exporter) -> agent B (otlp receiver -> 
       const id = encoding === 'json' ? `otlp_http/${compression}` : `otlphttp/${compression}`;
       test(`${id}: OTLP/HTTP ${encoding}, compression ${compression}`, () =>
         chain(b, `chain-http-${encoding}-${compression}`, id,
-          `endpoint: http://127.0.0.1:${b.httpPort}\nencoding: ${encoding}\ncompression: ${compression}\n${quick}`));
+          `endpoint: http://127.0.0.1:${b.httpPort}\nencoding: ${encoding}\ncompression: ${compression}\n${quick}`,
+          { raw: encoding === 'proto' }));
     }
   }
   test('otlphttp with per-signal URLs used as given', () =>
