@@ -22,7 +22,9 @@ struct walk {
     char id_why[160];           /* the first bad id seen (it may be in a oneof member replaced later) */
 };
 
-/* The tag as protobuf-c reads it: at most 5 bytes, bits beyond 32 dropped. 0: malformed. */
+/* The tag as protobuf-c 1.4 reads it: at most 5 bytes, bits beyond 32 dropped, and field number 0
+ * refused in a one-byte tag only (measured against the library: a longer tag of 0 is an unknown
+ * field to it). 0: malformed. */
 static size_t read_tag(const uint8_t *p, size_t rem, uint32_t *tag, unsigned *wt)
 {
     size_t max = rem > 5 ? 5 : rem;
@@ -31,7 +33,7 @@ static size_t read_tag(const uint8_t *p, size_t rem, uint32_t *tag, unsigned *wt
     *wt = p[0] & 7;
     if (!(p[0] & 0x80)) {
         *tag = t;
-        return 1;
+        return t ? 1 : 0;
     }
     for (size_t i = 1; i < max; i++) {
         t |= (uint32_t)(p[i] & 0x7f) << shift;

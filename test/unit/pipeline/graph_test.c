@@ -1,8 +1,10 @@
 /* pipeline/graph.c with a registry of test components: wiring of receivers to several pipelines,
  * processors in order, fan-out to exporters, private copies for mutating processors, error
- * combination, and the start (exporters first) and shutdown (receivers first) order. */
+ * combination, the start (exporters first) and shutdown (receivers first) order, and the decision
+ * whether a receiver may hand on raw-only batches (a table of pipeline shapes). */
 #include "testutil.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -80,7 +82,36 @@ static const struct oca_component_type exp_type = {
     .name = "e", .kind = OCA_EXPORTER, .signals = OCA_TRACES, .config_size = sizeof(struct fail_cfg),
     .fields = fail_fields, .start = record_start, .consume = exporter_consume, .shutdown = record_shutdown,
 };
-static const struct oca_component_type *const registry[] = { &rx_type, &mut_type, &pass_type, &exp_type, NULL };
+/* Components that take raw-only batches: an exporter that always does, one whose config says,
+ * and a processor that passes them on. */
+struct raw_cfg { bool raw; };
+static const struct oca_field raw_fields[] = {
+    OCA_FIELD_BOOL(struct raw_cfg, raw, "true", "Whether it takes raw-only batches."),
+    OCA_FIELD_END,
+};
+static bool raw_by_config(const void *cfg) { return ((const struct raw_cfg *)cfg)->raw; }
+
+static int raw_exporter_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *b)
+{
+    (void)sig;
+    oca_buf_printf(&events, "%s:%s:%s ", b->msg ? "decoded" : "raw", self->id, b->msg ? first_span_name(b) : "");
+    return OCA_OK;
+}
+
+static const struct oca_component_type rawe_type = {
+    .name = "rawe", .kind = OCA_EXPORTER, .signals = OCA_TRACES, .takes_raw = oca_takes_raw_always,
+    .fields = no_fields, .consume = raw_exporter_consume,
+};
+static const struct oca_component_type cfge_type = {
+    .name = "cfge", .kind = OCA_EXPORTER, .signals = OCA_TRACES, .takes_raw = raw_by_config,
+    .config_size = sizeof(struct raw_cfg), .fields = raw_fields, .consume = raw_exporter_consume,
+};
+static const struct oca_component_type rawp_type = {
+    .name = "rawp", .kind = OCA_PROCESSOR, .signals = OCA_TRACES, .takes_raw = oca_takes_raw_always,
+    .fields = no_fields, .consume = pass_consume,
+};
+static const struct oca_component_type *const registry[] = {
+    &rx_type, &mut_type, &pass_type, &exp_type, &rawe_type, &cfge_type, &rawp_type, NULL };
 
 struct world {
     struct oca_collector_config *cfg;
@@ -256,6 +287,63 @@ static void test_signal_without_pipeline_is_unsupported(void **state)
     teardown(&w);
 }
 
+/* Which pipeline shapes let receiver r hand on raw-only traces. */
+static void test_raw_decision_table(void **state)
+{
+    (void)state;
+    static const struct { const char *pipelines; bool raw; } table[] = {
+        { "traces: {receivers: [r], exporters: [rawe]}", true },
+        { "traces: {receivers: [r], exporters: [e]}", false },                        /* says nothing */
+        { "traces: {receivers: [r], exporters: [rawe, e]}", false },                  /* any needs structs */
+        { "traces: {receivers: [r], exporters: [cfge]}", true },
+        { "traces: {receivers: [r], exporters: [cfge/no]}", false },                  /* by its config */
+        { "traces: {receivers: [r], processors: [rawp], exporters: [rawe]}", true },  /* passes it through */
+        { "traces: {receivers: [r], processors: [rawp], exporters: [rawe, e]}", false },
+        { "traces: {receivers: [r], processors: [pass], exporters: [rawe]}", false }, /* a processor that says nothing */
+        { "traces: {receivers: [r], processors: [mut, rawp], exporters: [rawe]}", false },
+        { "traces: {receivers: [r], processors: [rawp, rawp/2], exporters: [rawe]}", true },
+        { "traces: {receivers: [r], exporters: [rawe]}\n    traces/2: {receivers: [r], exporters: [e]}", false },
+        { "traces: {receivers: [r], exporters: [rawe]}\n    traces/2: {receivers: [r], processors: [rawp], exporters: [cfge]}", true },
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        struct world w;
+        char yaml[1024];
+        snprintf(yaml, sizeof(yaml),
+                 "receivers: {r: }\nprocessors: {pass: , mut: , rawp: , rawp/2: }\n"
+                 "exporters: {e: , rawe: , cfge: , cfge/no: {raw: false}}\n"
+                 "service:\n  pipelines:\n    %s\n", table[i].pipelines);
+        build(&w, yaml);
+        if (oca_next_takes_raw(find(&w, "r"), OCA_SIGNAL_TRACES) != table[i].raw)
+            fail_msg("%s: expected %s", table[i].pipelines, table[i].raw ? "raw" : "decoded");
+        assert_false(oca_next_takes_raw(find(&w, "r"), OCA_SIGNAL_LOGS));     /* nothing wired */
+        teardown(&w);
+    }
+}
+
+/* A raw-only batch that reaches a consumer needing structs anyway is decoded for it by the
+ * fan-out, while a consumer that takes raw gets it as it is. */
+static void test_fanout_decodes_raw_for_consumers_that_need_structs(void **state)
+{
+    (void)state;
+    struct world w;
+    build(&w, "receivers: {r: }\nexporters: {e: , rawe: }\n"
+              "service:\n  pipelines:\n    traces: {receivers: [r], exporters: [rawe, e]}\n");
+    struct oca_batch *dec = one_span("wire");
+    size_t len;
+    uint8_t *wire = oca_batch_pack(dec, &len);
+    oca_batch_unref(dec);
+    struct oca_batch *b = oca_batch_new_raw(OCA_SIGNAL_TRACES);
+    b->raw_block = wire;
+    b->raw_free = free;
+    oca_batch_add_raw(b, wire, len);
+    b->items = 1;
+    oca_buf_reset(&events);
+    assert_int_equal(oca_next_consume(find(&w, "r"), OCA_SIGNAL_TRACES, b), OCA_OK);
+    assert_string_equal(events.data, "decoded:rawe:wire seen:e:wire ");
+    oca_batch_unref(b);
+    teardown(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +353,8 @@ int main(void)
         cmocka_unit_test(test_one_exporter_shared_by_two_pipelines_and_fanout),
         cmocka_unit_test(test_errors_combine_retryable_first),
         cmocka_unit_test(test_signal_without_pipeline_is_unsupported),
+        cmocka_unit_test(test_raw_decision_table),
+        cmocka_unit_test(test_fanout_decodes_raw_for_consumers_that_need_structs),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     oca_buf_free(&events);

@@ -1,6 +1,8 @@
 /* Tests of processors/batch.c: sending on size and on timeout (through a real loop), splitting by
  * send_batch_max_size down to the points of a metric while keeping every item once and in order
- * under its own resource and scope, the shutdown flush, and what is counted. */
+ * under its own resource and scope, the shutdown flush, and what is counted; and raw-only batches
+ * (encoded requests), which go out concatenated, whole, and decode to the merge the decoded path
+ * builds, a raw request larger than the maximum being decoded and split. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -503,6 +505,99 @@ static void test_timeout_zero_passes_through(void **state)
     oca_test_harness_free(&h);
 }
 
+/* The raw-only twin of b (its encoding, no structs); b is dropped. */
+static struct oca_batch *to_raw(struct oca_batch *b)
+{
+    struct oca_batch *r = oca_batch_new_raw(b->signal);
+    size_t len;
+    r->raw_block = oca_batch_pack(b, &len);
+    r->raw_free = free;
+    oca_batch_add_raw(r, r->raw_block, len);
+    r->items = b->items;
+    oca_batch_unref(b);
+    return r;
+}
+
+/* Appends the span names of b (decoded if raw) to out at *n, each followed by a space. */
+static void names_of(struct oca_batch *b, char *out, size_t size, size_t *n)
+{
+    struct oca_batch *d = oca_batch_decoded(b);
+    for (size_t i = 0; i < d->traces->n_resource_spans; i++)
+        for (size_t j = 0; j < d->traces->resource_spans[i]->n_scope_spans; j++) {
+            ScopeSpans *ss = d->traces->resource_spans[i]->scope_spans[j];
+            for (size_t s = 0; s < ss->n_spans; s++)
+                *n += (size_t)snprintf(out + *n, size - *n, "%s ", ss->spans[s]->name);
+        }
+    oca_batch_unref(d);
+}
+
+static void test_raw_concatenation_decodes_to_the_merge(void **state)
+{
+    (void)state;
+    struct oca_test_harness hr, hd;
+    setup(&hr, "send_batch_size: 10\ntimeout: 10s\n");
+    setup(&hd, "send_batch_size: 10\ntimeout: 10s\n");
+    const char *specs[] = { "2,0|", "3|4", "2" };
+    for (size_t k = 0; k < 3; k++) {
+        int at = seq;
+        struct oca_batch *b = make_traces(specs[k]);
+        seq = at;                                   /* the twin gets the same names */
+        assert_int_equal(oca_test_consume(&hr, to_raw(make_traces(specs[k]))), OCA_OK);
+        assert_int_equal(oca_test_consume(&hd, b), OCA_OK);
+    }
+    /* 2 + 7 + 2 = 11 >= 10: both send everything at the third request, as one. */
+    assert_int_equal(hr.fake.n, 1);
+    assert_int_equal(hd.fake.n, 1);
+    struct oca_batch *out = hr.fake.got[0];
+    assert_null(out->msg);
+    assert_int_equal(out->n_raw, 3);
+    assert_int_equal(out->items, 11);
+    struct oca_batch *dec = oca_batch_decoded(out);
+    assert_int_equal(dec->items, 11);
+    oca_test_assert_same_packing(dec->msg, hd.fake.got[0]->msg);
+    oca_batch_unref(dec);
+    assert_int_equal(hr.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_TRACES], 11);
+    oca_test_harness_free(&hr);
+    oca_test_harness_free(&hd);
+}
+
+static void test_raw_whole_requests_and_max_size(void **state)
+{
+    (void)state;
+    struct oca_test_harness h;
+    setup(&h, "send_batch_size: 10\nsend_batch_max_size: 10\ntimeout: 10s\n");
+    char want[2048] = "";
+    size_t n = 0;
+    /* Raw 4 and 5 wait (9); decoded 3 makes 12: out go the two raw ones whole (9), 3 wait;
+     * raw 13 is more than the maximum, so it is decoded and split with them; raw 6 and 1 follow. */
+    const char *specs[] = { "4", "5", "3", "13", "6", "1" };
+    const bool raw[] = { true, true, false, true, true, true };
+    for (size_t k = 0; k < 6; k++) {
+        struct oca_batch *b = make_traces(specs[k]);
+        names_of(b, want, sizeof(want), &n);
+        assert_int_equal(oca_test_consume(&h, raw[k] ? to_raw(b) : b), OCA_OK);
+    }
+    h.comp.type->shutdown(&h.comp, oca_test_on_done);
+    assert_true(oca_test_run_until(&h.loop, oca_test_done_called, &h, 5000));
+    size_t total = 0;
+    for (size_t k = 0; k < h.fake.n; k++) {
+        assert_true(h.fake.got[k]->items <= 10);
+        total += h.fake.got[k]->items;
+    }
+    assert_int_equal(total, 32);
+    /* The first request is the two raw ones whole: 9 items, not cut to 10. */
+    assert_null(h.fake.got[0]->msg);
+    assert_int_equal(h.fake.got[0]->items, 9);
+    char got[2048];
+    size_t m = 0;
+    got[0] = '\0';
+    for (size_t k = 0; k < h.fake.n; k++)
+        names_of(h.fake.got[k], got, sizeof(got), &m);
+    assert_string_equal(got, want);
+    assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_TRACES], 32);
+    oca_test_harness_free(&h);
+}
+
 static void test_validate(void **state)
 {
     (void)state;
@@ -533,6 +628,8 @@ int main(void)
         cmocka_unit_test(test_downstream_error_counts_dropped),
         cmocka_unit_test(test_timeout_zero_passes_through),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_raw_concatenation_decodes_to_the_merge),
+        cmocka_unit_test(test_raw_whole_requests_and_max_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
