@@ -5,6 +5,7 @@
  * lengths; test/fuzz/otlp_walk_fuzz.c compares the two. The walk follows the generated
  * descriptors, so it knows the schema without a copy of it, and allocates nothing. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/errors.h"
@@ -145,6 +146,90 @@ static bool is_item(enum oca_signal sig, int level, uint32_t tag)
     return tag == (sig == OCA_SIGNAL_METRICS ? 1u : 2u) && level == (sig == OCA_SIGNAL_METRICS ? 4 : 2);
 }
 
+/* The field at *at of the len bytes at p, as protobuf-c scans it: its tag, wire type and value
+ * (for length-delimited fields, the bytes after the length); *at moves past it. */
+static bool next_field(struct walk *w, const uint8_t *p, size_t len, size_t *at, uint32_t *tag, unsigned *wt,
+                       const uint8_t **v, size_t *vlen)
+{
+    size_t used = read_tag(p + *at, len - *at, tag, wt);
+    if (!used)
+        return fail(w, "bad field tag");
+    *at += used;
+    size_t rem = len - *at, flen, pref = 0;
+    switch (*wt) {
+    case 0:
+        flen = varint_len(p + *at, rem);
+        if (!flen)
+            return fail(w, "unterminated varint");
+        break;
+    case 1:
+        if (rem < 8)
+            return fail(w, "truncated 64-bit value");
+        flen = 8;
+        break;
+    case 5:
+        if (rem < 4)
+            return fail(w, "truncated 32-bit value");
+        flen = 4;
+        break;
+    case 2: {
+        /* At most 5 bytes, whose 35 bits count in full (a length of 2^32 does not wrap to 0). */
+        size_t max = rem < 5 ? rem : 5, i;
+        uint64_t n = 0;
+        for (i = 0; i < max; i++) {
+            n |= (uint64_t)(p[*at + i] & 0x7f) << (7 * i);
+            if (!(p[*at + i] & 0x80))
+                break;
+        }
+        if (i == max)
+            return fail(w, "bad length prefix");
+        pref = i + 1;
+        if (pref + n > rem)
+            return fail(w, "length beyond the end of the message");
+        flen = pref + (size_t)n;
+        break;
+    }
+    default:
+        return fail(w, "unsupported wire type (groups are not protobuf 3)");
+    }
+    *v = p + *at + pref;
+    *vlen = flen - pref;
+    *at += flen;
+    return true;
+}
+
+/* A singular message field given more than once is merged by protobuf-c (merge_messages), which
+ * fails on some inputs (two AnyValues with no value set, for one: it looks up oneof case 0). Its
+ * outcome depends only on the field's occurrences, so they are gathered, in order, into a
+ * message of their own and unpacked for the verdict (rare: encoders write a field once). */
+static bool merge_ok(struct walk *w, const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
+                     uint32_t field)
+{
+    uint8_t *only = malloc(len ? len : 1);
+    size_t n = 0, at = 0;
+    if (!only)
+        return fail(w, "out of memory");
+    while (at < len) {
+        size_t from = at;
+        uint32_t tag;
+        unsigned wt;
+        const uint8_t *v;
+        size_t vlen;
+        if (!next_field(w, p, len, &at, &tag, &wt, &v, &vlen))
+            break;                          /* not reached: the message was scanned already */
+        if (tag == field) {
+            memcpy(only + n, p + from, at - from);
+            n += at - from;
+        }
+    }
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, n, only);
+    free(only);
+    if (!m)
+        return fail(w, "a message field given twice that cannot be merged");
+    protobuf_c_message_free_unpacked(m, NULL);
+    return true;
+}
+
 /* Returns whether p is a valid message of type d; *bad_id says whether its decoding would hold a
  * trace or span id of a wrong length. Ids count as they would in the decoded message: the last
  * occurrence of an id field wins, and a oneof keeps only its last member (protobuf-c frees the
@@ -159,55 +244,20 @@ static bool walk_message(struct walk *w, const ProtobufCMessageDescriptor *d, co
     struct { unsigned quantifier; bool bad; } oneofs[WALK_IDS];
     int n_ids = 0, n_oneofs = 0;
     bool bad = false;
+    /* Singular message fields seen, and those seen twice, by index in d->fields (OTLP messages
+     * have fewer than 64 fields; past that every one counts as seen twice). */
+    uint64_t seen = 0, twice = 0;
+    bool twice_far = false;
     const ProtobufCFieldDescriptor *last = NULL;
     uint64_t n = 0;
     size_t at = 0;
     while (at < len) {
         uint32_t tag;
         unsigned wt;
-        size_t used = read_tag(p + at, len - at, &tag, &wt);
-        if (!used)
-            return fail(w, "bad field tag");
-        at += used;
-        size_t rem = len - at, flen, pref = 0;
-        switch (wt) {
-        case 0:
-            flen = varint_len(p + at, rem);
-            if (!flen)
-                return fail(w, "unterminated varint");
-            break;
-        case 1:
-            if (rem < 8)
-                return fail(w, "truncated 64-bit value");
-            flen = 8;
-            break;
-        case 5:
-            if (rem < 4)
-                return fail(w, "truncated 32-bit value");
-            flen = 4;
-            break;
-        case 2: {
-            size_t max = rem < 5 ? rem : 5, i;
-            uint32_t v = 0;
-            for (i = 0; i < max; i++) {
-                v |= (uint32_t)(p[at + i] & 0x7f) << (7 * i);
-                if (!(p[at + i] & 0x80))
-                    break;
-            }
-            if (i == max)
-                return fail(w, "bad length prefix");
-            pref = i + 1;
-            if ((uint64_t)pref + v > rem)
-                return fail(w, "length beyond the end of the message");
-            flen = pref + v;
-            break;
-        }
-        default:
-            return fail(w, "unsupported wire type (groups are not protobuf 3)");
-        }
-        const uint8_t *v = p + at + pref;
-        size_t vlen = flen - pref;
-        at += flen;
+        const uint8_t *v;
+        size_t vlen;
+        if (!next_field(w, p, len, &at, &tag, &wt, &v, &vlen))
+            return false;
         const ProtobufCFieldDescriptor *f =
             last && last->id == tag ? last : protobuf_c_message_descriptor_get_field(d, tag);
         if (!f)
@@ -222,6 +272,16 @@ static bool walk_message(struct walk *w, const ProtobufCMessageDescriptor *d, co
         if (want >= 0 && (unsigned)want != wt)
             return fail(w, "wire type does not match the field's type");
         bool child_bad = false;
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED &&
+            !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) {
+            size_t k = (size_t)(f - d->fields);
+            if (k >= 64)
+                twice_far = true;
+            else if (seen & ((uint64_t)1 << k))
+                twice |= (uint64_t)1 << k;
+            else
+                seen |= (uint64_t)1 << k;
+        }
         if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
             int cl = level >= 0 ? child_level(w->sig, level, tag) : -1;
             uint64_t sub = 0;
@@ -256,6 +316,10 @@ static bool walk_message(struct walk *w, const ProtobufCMessageDescriptor *d, co
             bad |= child_bad;
         }
     }
+    for (unsigned k = 0; k < d->n_fields && (twice || twice_far); k++)
+        if ((k >= 64 ? twice_far : (twice >> k) & 1) && d->fields[k].type == PROTOBUF_C_TYPE_MESSAGE &&
+            !merge_ok(w, d, p, len, d->fields[k].id))
+            return false;
     for (int k = 0; k < n_oneofs; k++)
         bad |= oneofs[k].bad;
     for (int k = 0; k < n_ids; k++) {

@@ -235,6 +235,10 @@ static void test_rejections(void **state)
     tag(&w, 1, 2);
     put(&w, "\xff\xff\xff\xff\xff\x01", 6);     /* a length prefix of more than 5 bytes */
     expect_bad(OCA_SIGNAL_TRACES, &w);
+    w.n = 0;
+    tag(&w, 1, 2);
+    put(&w, "\x80\x80\x80\x80\x30", 5);         /* a length of 3 << 32, 0 if it wrapped */
+    expect_bad(OCA_SIGNAL_TRACES, &w);
     for (unsigned wt = 3; wt <= 7; wt++) {
         if (wt == 5)
             continue;
@@ -282,6 +286,29 @@ static void test_rejections(void **state)
     w.n = 0;
     one_span(&w, &span);
     expect_bad(OCA_SIGNAL_TRACES, &w);
+}
+
+/* A singular message field given twice is merged by protobuf-c, which refuses two AnyValues
+ * without a value; other merges pass. */
+static void test_merged_fields(void **state)
+{
+    (void)state;
+    struct w kv = { .n = 0 }, span = { .n = 0 }, w = { .n = 0 }, empty = { .n = 0 }, key = { .n = 0 };
+    put(&key, "k", 1);
+    bytes_field(&kv, 1, &key);
+    bytes_field(&kv, 2, &empty);
+    bytes_field(&kv, 2, &empty);
+    bytes_field(&span, 9, &kv);                 /* attributes */
+    one_span(&w, &span);
+    expect_bad(OCA_SIGNAL_TRACES, &w);
+    struct w status = { .n = 0 };
+    tag(&status, 3, 0);
+    varint(&status, 2);
+    span.n = w.n = 0;
+    bytes_field(&span, 15, &status);            /* status twice */
+    bytes_field(&span, 15, &empty);
+    one_span(&w, &span);
+    expect_ok(OCA_SIGNAL_TRACES, &w, 1);
 }
 
 static void test_packed_array_of_bad_length(void **state)
@@ -434,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_metric_data_member_given_twice),
         cmocka_unit_test(test_unknown_fields_and_odd_but_valid_input),
         cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_merged_fields),
         cmocka_unit_test(test_packed_array_of_bad_length),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_nesting_limit),
