@@ -16,7 +16,7 @@
 #include "base/mem.h"
 #include "config/diag.h"
 #include "config/fields.h"
-#include "exporters/exporterhelper/exporterhelper.h"
+#include "exporters/exporterhelper/push.h"
 #include "exporters/jaeger/translate.h"
 #include "jaeger/api_v2/collector.pb-c.h"
 #include "net/grpc_client.h"
@@ -57,15 +57,10 @@ static const struct oca_field jaeger_fields[] = {
 };
 
 struct jaeger_exporter {
-    struct oca_component *self;
+    struct oca_push_exporter base;      /* first: self->state points at it too; headers are the
+                                         * gRPC metadata */
     const struct jaeger_config *cfg;
     char *base_url;                     /* http://host:port or https://host:port */
-    struct oca_http_header *md;         /* headers as gRPC metadata */
-    size_t n_md;
-    struct oca_exporter_helper *helper;
-    struct oca_http_client *client;
-    bool started, shutting_down, helper_done;
-    struct oca_waiters waiters;
 };
 
 /* One attempt: the PostSpans calls of one batch still to answer, and the worst answer so far. */
@@ -85,9 +80,7 @@ static int jaeger_validate(const void *cfgp, struct oca_diag *diag)
         oca_diag_field_error(diag, "endpoint", "endpoint must be host:port with a host and a port");
         err = OCA_ERR_CONFIG;
     }
-    if (oca_tls_client_config_validate(&cfg->tls, "tls", diag) != OCA_OK)
-        err = OCA_ERR_CONFIG;
-    if (oca_exporter_helper_validate(&cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->tls, &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }
@@ -102,7 +95,6 @@ static int jaeger_create(struct oca_component *self, struct oca_diag *diag)
     (void)diag;
     const struct jaeger_config *cfg = self->config;
     struct jaeger_exporter *jx = oca_xcalloc(1, sizeof(*jx));
-    jx->self = self;
     jx->cfg = cfg;
     const char *host = cfg->endpoint.host;
     bool v6 = strchr(host, ':') != NULL;
@@ -110,40 +102,10 @@ static int jaeger_create(struct oca_component *self, struct oca_diag *diag)
     jx->base_url = oca_xmalloc(len);
     snprintf(jx->base_url, len, "%s://%s%s%s:%u", cfg->tls.insecure ? "http" : "https", v6 ? "[" : "", host,
              v6 ? "]" : "", (unsigned)cfg->endpoint.port);
-    /* gRPC metadata keys are lower case on the wire (HTTP/2 requires it). */
-    jx->n_md = cfg->headers.n;
-    jx->md = oca_xcalloc(jx->n_md ? jx->n_md : 1, sizeof(*jx->md));
-    for (size_t i = 0; i < jx->n_md; i++) {
-        char *name = oca_xstrdup(cfg->headers.keys[i]);
-        for (char *c = name; *c; c++)
-            if (*c >= 'A' && *c <= 'Z')
-                *c = (char)(*c - 'A' + 'a');
-        jx->md[i] = (struct oca_http_header){ name, strlen(name), cfg->headers.values[i], strlen(cfg->headers.values[i]) };
-    }
-    jx->helper = oca_exporter_helper_new(self, &cfg->helper, &jaeger_ops, jx);
+    /* The HTTP client sends header names in lower case over HTTP/2, as gRPC metadata must be. */
+    oca_push_exporter_init(&jx->base, self, &cfg->helper, &cfg->tls, &cfg->headers, NULL, 0, &jaeger_ops, jx);
     self->state = jx;
     return OCA_OK;
-}
-
-static int jaeger_start(struct oca_component *self, uv_loop_t *loop)
-{
-    struct jaeger_exporter *jx = self->state;
-    char who[256];
-    snprintf(who, sizeof(who), "exporter %s", self->id);
-    jx->client = oca_http_client_new(loop, &jx->cfg->tls, who);
-    if (!jx->client)
-        return OCA_ERR_CONFIG;
-    int err = oca_exporter_helper_start(jx->helper, loop);
-    if (err != OCA_OK)
-        return err;
-    jx->started = true;
-    return OCA_OK;
-}
-
-static int jaeger_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch)
-{
-    struct jaeger_exporter *jx = self->state;
-    return oca_exporter_helper_consume(jx->helper, sig, batch);
 }
 
 /* Keeps the answer that decides the attempt: a retryable failure wins (the batch is sent again),
@@ -205,8 +167,9 @@ static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *ba
         uint8_t *msg = oca_xmalloc(len ? len : 1);
         jaeger__api_v2__post_spans_request__pack(&req, msg);
         at->pending++;
-        int err = oca_grpc_unary(jx->client, jx->base_url, POST_SPANS_PATH, jx->md, jx->n_md, msg, len,
-                                 jx->cfg->compression == COMPRESSION_GZIP, timeout_ns, on_post_spans, at);
+        int err = oca_grpc_unary(jx->base.client, jx->base_url, POST_SPANS_PATH, jx->base.headers,
+                                 jx->base.n_headers, msg, len, jx->cfg->compression == COMPRESSION_GZIP,
+                                 timeout_ns, on_post_spans, at);
         free(msg);
         if (err != OCA_OK) {
             at->pending--;
@@ -218,55 +181,13 @@ static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *ba
         finish_attempt(at);
 }
 
-static void client_closed(void *arg)
-{
-    struct jaeger_exporter *jx = arg;
-    jx->client = NULL;
-    oca_waiters_notify(&jx->waiters, jx->self);
-}
-
-static void helper_drained(void *arg)
-{
-    struct jaeger_exporter *jx = arg;
-    jx->helper_done = true;
-    oca_http_client_close(jx->client, client_closed, jx);
-}
-
-static void jaeger_shutdown(struct oca_component *self, oca_done_cb done)
-{
-    struct jaeger_exporter *jx = self->state;
-    if (!jx || (!jx->started && !jx->client)) {
-        done(self);
-        return;
-    }
-    oca_waiters_add(&jx->waiters, done);
-    if (jx->shutting_down) {
-        /* A second call while the first is under way is answered with it; after it, at once. */
-        if (!jx->client && jx->helper_done)
-            oca_waiters_notify(&jx->waiters, self);
-        return;
-    }
-    jx->shutting_down = true;
-    if (!jx->started) {
-        /* start failed after the client was made: only the client needs closing. */
-        helper_drained(jx);
-        return;
-    }
-    oca_exporter_helper_shutdown(jx->helper, helper_drained, jx);
-}
-
 static void jaeger_destroy(struct oca_component *self)
 {
     struct jaeger_exporter *jx = self->state;
     if (!jx)
         return;
-    if (jx->helper)
-        oca_exporter_helper_free(jx->helper);
-    for (size_t i = 0; i < jx->n_md; i++)
-        free((char *)(uintptr_t)jx->md[i].name);
-    free(jx->md);
+    oca_push_exporter_free(&jx->base);
     free(jx->base_url);
-    free(jx->waiters.cbs);
     free(jx);
     self->state = NULL;
 }
@@ -280,8 +201,8 @@ const struct oca_component_type oca_jaeger_exporter = {
     .doc = "Sends traces to a Jaeger collector over gRPC (api_v2 PostSpans, port 14250).",
     .validate = jaeger_validate,
     .create = jaeger_create,
-    .start = jaeger_start,
-    .consume = jaeger_consume,
-    .shutdown = jaeger_shutdown,
+    .start = oca_push_exporter_start,
+    .consume = oca_push_exporter_consume,
+    .shutdown = oca_push_exporter_shutdown,
     .destroy = jaeger_destroy,
 };

@@ -43,7 +43,7 @@ static const char *const export_paths[OCA_SIGNAL_COUNT] = {
 };
 
 struct otlp_grpc {
-    struct oca_otlpexp_base base;       /* first: self->state points at it too */
+    struct oca_push_exporter base;       /* first: self->state points at it too */
     const struct otlp_grpc_config *cfg;
     char *url;                      /* http(s)://host:port */
 };
@@ -131,7 +131,7 @@ static int otlp_grpc_create(struct oca_component *self, struct oca_diag *diag)
         free(x);
         return OCA_ERR_CONFIG;  /* validate has reported it */
     }
-    oca_otlpexp_base_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, NULL, 0, &otlp_grpc_ops, x);
+    oca_push_exporter_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, NULL, 0, &otlp_grpc_ops, x);
     self->state = x;
     return OCA_OK;
 }
@@ -141,7 +141,7 @@ static void otlp_grpc_destroy(struct oca_component *self)
     struct otlp_grpc *x = self->state;
     if (!x)
         return;
-    oca_otlpexp_base_free(&x->base);
+    oca_push_exporter_free(&x->base);
     free(x->url);
     free(x);
     self->state = NULL;
@@ -157,8 +157,8 @@ const struct oca_component_type oca_otlp_exporter = {
     .doc = "Sends OTLP over gRPC to another agent, a Collector or a backend, with a sending queue and retries.",
     .validate = otlp_grpc_validate,
     .create = otlp_grpc_create,
-    .start = oca_otlpexp_start,
-    .consume = oca_otlpexp_consume,
-    .shutdown = oca_otlpexp_shutdown,
+    .start = oca_push_exporter_start,
+    .consume = oca_push_exporter_consume,
+    .shutdown = oca_push_exporter_shutdown,
     .destroy = otlp_grpc_destroy,
 };

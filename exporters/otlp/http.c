@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "base/buf.h"
 #include "base/errors.h"
@@ -59,7 +58,7 @@ static const struct oca_field otlp_http_fields[] = {
 };
 
 struct otlp_http {
-    struct oca_otlpexp_base base;       /* first: self->state points at it too */
+    struct oca_push_exporter base;       /* first: self->state points at it too */
     const struct otlp_http_config *cfg;
     char *urls[OCA_SIGNAL_COUNT];       /* NULL: no URL for that signal */
     enum oca_http_version versions[OCA_SIGNAL_COUNT];
@@ -117,17 +116,6 @@ static int otlp_http_validate(const void *cfgp, struct oca_diag *diag)
     return err;
 }
 
-static int64_t retry_after(const struct oca_http_response *resp)
-{
-    const struct oca_http_header *h = oca_http_response_header(resp, "retry-after");
-    if (!h)
-        return 0;
-    char v[64];
-    snprintf(v, sizeof(v), "%.*s", (int)h->value_len, h->value);
-    int64_t ns = oca_retry_after_parse(v, (int64_t)time(NULL));
-    return ns > 0 ? ns : 0;
-}
-
 static void header_value(const struct oca_http_response *resp, const char *name, char *out, size_t size)
 {
     const struct oca_http_header *h = oca_http_response_header(resp, name);
@@ -148,7 +136,7 @@ static void on_response(void *arg, const struct oca_http_response *resp)
     } else if (resp->status < 200 || resp->status > 299) {
         r.err = oca_export_http_status_err(resp->status);
         if (oca_err_retryable(r.err))
-            r.retry_after_ns = retry_after(resp);
+            r.retry_after_ns = oca_push_retry_after(resp);
         char text[512];
         header_value(resp, "content-type", ctype, sizeof(ctype));
         oca_otlpexp_status_message(ctype, resp->body, resp->body_len, text, sizeof(text));
@@ -274,7 +262,7 @@ static int otlp_http_create(struct oca_component *self, struct oca_diag *diag)
     x->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
     if (cfg->compression == OCA_OTLPEXP_GZIP)
         x->fixed[n++] = header("Content-Encoding", "gzip");
-    oca_otlpexp_base_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, x->fixed, n, &otlp_http_ops, x);
+    oca_push_exporter_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, x->fixed, n, &otlp_http_ops, x);
     self->state = x;
     return OCA_OK;
 }
@@ -284,7 +272,7 @@ static void otlp_http_destroy(struct oca_component *self)
     struct otlp_http *x = self->state;
     if (!x)
         return;
-    oca_otlpexp_base_free(&x->base);
+    oca_push_exporter_free(&x->base);
     for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
         free(x->urls[s]);
     free(x);
@@ -301,8 +289,8 @@ const struct oca_component_type oca_otlphttp_exporter = {
     .doc = "Posts OTLP/HTTP (protobuf or JSON) to another agent, a Collector or a backend, with a sending queue and retries.",
     .validate = otlp_http_validate,
     .create = otlp_http_create,
-    .start = oca_otlpexp_start,
-    .consume = oca_otlpexp_consume,
-    .shutdown = oca_otlpexp_shutdown,
+    .start = oca_push_exporter_start,
+    .consume = oca_push_exporter_consume,
+    .shutdown = oca_push_exporter_shutdown,
     .destroy = otlp_http_destroy,
 };

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "codec/otlp_json.h"
+#include "config/diag.h"
 #include "exporters/otlp/otlp.h"
 #include "google/rpc/status.pb-c.h"
 
@@ -274,6 +275,20 @@ void oca_otlpexp_status_message(const char *content_type, const uint8_t *body, s
     out[n] = '\0';
     while (n > 0 && out[n - 1] == ' ')
         out[--n] = '\0';
+}
+
+int oca_otlpexp_validate_common(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
+                                const struct oca_exporter_helper_config *helper, struct oca_diag *diag)
+{
+    int err = OCA_OK;
+    char why[256];
+    if (!oca_otlpexp_headers_ok(headers, why, sizeof(why))) {
+        oca_diag_field_error(diag, "headers", "%s", why);
+        err = OCA_ERR_CONFIG;
+    }
+    if (oca_push_exporter_validate(tls, helper, diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    return err;
 }
 
 const char *oca_otlpexp_grpc_code_name(int code, char buf[16])

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <zlib.h>
 
 #include "base/buf.h"
@@ -19,7 +18,7 @@
 #include "base/mem.h"
 #include "config/diag.h"
 #include "config/fields.h"
-#include "exporters/exporterhelper/exporterhelper.h"
+#include "exporters/exporterhelper/push.h"
 #include "exporters/zipkin/translate.h"
 #include "net/http_client.h"
 #include "pipeline/batch.h"
@@ -70,15 +69,9 @@ static const struct oca_field zipkin_fields[] = {
 };
 
 struct zipkin_exporter {
-    struct oca_component *self;
+    struct oca_push_exporter base;      /* first: self->state points at it too */
     const struct zipkin_config *cfg;
-    struct oca_exporter_helper *helper;
-    struct oca_http_client *client;     /* from start until shutdown has closed it */
-    struct oca_http_header *headers;    /* Content-Type, User-Agent, [Content-Encoding], configured */
-    size_t n_headers;
-    uv_loop_t *loop;
-    struct oca_waiters waiters;
-    bool started, stopping, stopped;
+    struct oca_http_header fixed[3];    /* Content-Type, User-Agent, [Content-Encoding] */
 };
 
 /* One attempt: encoded on the thread pool, then one request in flight; the body lives until the
@@ -109,9 +102,7 @@ static int zipkin_validate(const void *cfgp, struct oca_diag *diag)
         oca_diag_field_error(diag, "endpoint", "the URL may not contain white space");
         err = OCA_ERR_CONFIG;
     }
-    if (oca_tls_client_config_validate(&cfg->tls, "tls", diag) != OCA_OK)
-        err = OCA_ERR_CONFIG;
-    if (oca_exporter_helper_validate(&cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->tls, &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }
@@ -143,17 +134,6 @@ static void gzip_body(const struct oca_buf *in, struct oca_buf *out)
     out->len += zs.total_out;
     out->data[out->len] = '\0';
     deflateEnd(&zs);
-}
-
-static int64_t retry_after(const struct oca_http_response *resp)
-{
-    const struct oca_http_header *h = oca_http_response_header(resp, "retry-after");
-    if (!h)
-        return 0;
-    char v[64];
-    snprintf(v, sizeof(v), "%.*s", (int)h->value_len, h->value);
-    int64_t ns = oca_retry_after_parse(v, (int64_t)time(NULL));
-    return ns > 0 ? ns : 0;
 }
 
 /* The start of a response body as one printable line, for the log. */
@@ -189,7 +169,7 @@ static void on_response(void *arg, const struct oca_http_response *resp)
     } else if (resp->status < 200 || resp->status > 299) {
         r.err = oca_export_http_status_err(resp->status);
         if (oca_err_retryable(r.err))
-            r.retry_after_ns = retry_after(resp);
+            r.retry_after_ns = oca_push_retry_after(resp);
         char text[512];
         body_text(resp, text, sizeof(text));
         snprintf(msg, sizeof(msg), "%s responded with HTTP %d%s%s", url, resp->status, text[0] ? ": " : "", text);
@@ -238,13 +218,13 @@ static void encode_done(uv_work_t *w, int status)
         .method = "POST",
         .url = zx->cfg->endpoint,
         .version = OCA_HTTP_VERSION_1_1,
-        .headers = zx->headers,
-        .n_headers = zx->n_headers,
+        .headers = zx->base.headers,
+        .n_headers = zx->base.n_headers,
         .body = (const uint8_t *)p->body.data,
         .body_len = p->body.len,
         .timeout_ns = p->timeout_ns,
     };
-    r.err = zx->client ? oca_http_client_send(zx->client, &req, on_response, p) : OCA_ERR_SHUTTING_DOWN;
+    r.err = zx->base.client ? oca_http_client_send(zx->base.client, &req, on_response, p) : OCA_ERR_SHUTTING_DOWN;
     if (r.err != OCA_OK)
         finish(p, &r);
 }
@@ -265,7 +245,7 @@ static void zipkin_send(void *exporter, enum oca_signal sig, struct oca_batch *b
     p->batch = batch;
     p->timeout_ns = timeout_ns;
     p->work.data = p;
-    int rc = uv_queue_work(zx->loop, &p->work, encode_work, encode_done);
+    int rc = uv_queue_work(zx->base.self->loop, &p->work, encode_work, encode_done);
     if (rc != 0) {
         struct oca_send_result r = { .err = OCA_ERR_SHUTTING_DOWN };
         finish(p, &r);
@@ -279,65 +259,16 @@ static int zipkin_create(struct oca_component *self, struct oca_diag *diag)
     (void)diag;
     const struct zipkin_config *cfg = self->config;
     struct zipkin_exporter *zx = oca_xcalloc(1, sizeof(*zx));
-    zx->self = self;
     zx->cfg = cfg;
-    zx->headers = oca_xcalloc(3 + cfg->headers.n, sizeof(*zx->headers));
-    zx->headers[zx->n_headers++] =
+    size_t n = 0;
+    zx->fixed[n++] =
         header("Content-Type", cfg->format == OCA_ZIPKIN_PROTO ? "application/x-protobuf" : "application/json");
-    zx->headers[zx->n_headers++] = header("User-Agent", "ocagent/" OCA_VERSION);
+    zx->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
     if (cfg->compression == COMPRESSION_GZIP)
-        zx->headers[zx->n_headers++] = header("Content-Encoding", "gzip");
-    for (size_t i = 0; i < cfg->headers.n; i++)
-        zx->headers[zx->n_headers++] = header(cfg->headers.keys[i], cfg->headers.values[i]);
-    zx->helper = oca_exporter_helper_new(self, &cfg->helper, &zipkin_ops, zx);
+        zx->fixed[n++] = header("Content-Encoding", "gzip");
+    oca_push_exporter_init(&zx->base, self, &cfg->helper, &cfg->tls, &cfg->headers, zx->fixed, n, &zipkin_ops, zx);
     self->state = zx;
     return OCA_OK;
-}
-
-static int zipkin_start(struct oca_component *self, uv_loop_t *loop)
-{
-    struct zipkin_exporter *zx = self->state;
-    zx->loop = loop;
-    zx->client = oca_http_client_new(loop, &zx->cfg->tls, self->id);
-    if (!zx->client)
-        return OCA_ERR_CONFIG;
-    zx->started = true;
-    return oca_exporter_helper_start(zx->helper, loop);
-}
-
-static int zipkin_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch)
-{
-    struct zipkin_exporter *zx = self->state;
-    return oca_exporter_helper_consume(zx->helper, sig, batch);
-}
-
-static void client_closed(void *arg)
-{
-    struct zipkin_exporter *zx = arg;
-    zx->client = NULL;
-    zx->stopped = true;
-    oca_waiters_notify(&zx->waiters, zx->self);
-}
-
-static void helper_drained(void *arg)
-{
-    struct zipkin_exporter *zx = arg;
-    oca_http_client_close(zx->client, client_closed, zx);
-}
-
-/* Drains the queue (sending what it holds), then closes the client; every call is answered once. */
-static void zipkin_shutdown(struct oca_component *self, oca_done_cb done)
-{
-    struct zipkin_exporter *zx = self->state;
-    if (!zx->started || zx->stopped) {
-        done(self);
-        return;
-    }
-    oca_waiters_add(&zx->waiters, done);
-    if (zx->stopping)
-        return;
-    zx->stopping = true;
-    oca_exporter_helper_shutdown(zx->helper, helper_drained, zx);
 }
 
 static void zipkin_destroy(struct oca_component *self)
@@ -345,9 +276,7 @@ static void zipkin_destroy(struct oca_component *self)
     struct zipkin_exporter *zx = self->state;
     if (!zx)
         return;
-    oca_exporter_helper_free(zx->helper);
-    free(zx->headers);
-    free(zx->waiters.cbs);
+    oca_push_exporter_free(&zx->base);
     free(zx);
     self->state = NULL;
 }
@@ -361,8 +290,8 @@ const struct oca_component_type oca_zipkin_exporter = {
     .doc = "Sends traces to a Zipkin server (v2 API, JSON or protobuf).",
     .validate = zipkin_validate,
     .create = zipkin_create,
-    .start = zipkin_start,
-    .consume = zipkin_consume,
-    .shutdown = zipkin_shutdown,
+    .start = oca_push_exporter_start,
+    .consume = oca_push_exporter_consume,
+    .shutdown = oca_push_exporter_shutdown,
     .destroy = zipkin_destroy,
 };

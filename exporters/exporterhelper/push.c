@@ -1,0 +1,111 @@
+/* The push exporter (see push.h): start creates the HTTP client and starts the exporter helper;
+ * shutdown lets the helper drain its queue (sending and retrying what is left) and only then closes
+ * the client, so no attempt is cut off by the client going away. */
+#include "exporters/exporterhelper/push.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/errors.h"
+#include "base/mem.h"
+#include "config/diag.h"
+
+int oca_push_exporter_validate(const struct oca_tls_client_config *tls,
+                               const struct oca_exporter_helper_config *helper, struct oca_diag *diag)
+{
+    int err = OCA_OK;
+    if (oca_tls_client_config_validate(tls, "tls", diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    if (oca_exporter_helper_validate(helper, diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    return err;
+}
+
+void oca_push_exporter_init(struct oca_push_exporter *p, struct oca_component *self,
+                            const struct oca_exporter_helper_config *helper_cfg,
+                            const struct oca_tls_client_config *tls, const struct oca_strmap *headers,
+                            const struct oca_http_header *fixed, size_t n_fixed,
+                            const struct oca_exporter_ops *ops, void *exporter)
+{
+    memset(p, 0, sizeof(*p));
+    p->self = self;
+    p->tls = tls;
+    p->n_headers = n_fixed + headers->n;
+    p->headers = oca_xcalloc(p->n_headers ? p->n_headers : 1, sizeof(*p->headers));
+    if (n_fixed)
+        memcpy(p->headers, fixed, n_fixed * sizeof(*fixed));
+    for (size_t i = 0; i < headers->n; i++) {
+        struct oca_http_header *h = &p->headers[n_fixed + i];
+        h->name = headers->keys[i];
+        h->name_len = strlen(headers->keys[i]);
+        h->value = headers->values[i];
+        h->value_len = strlen(headers->values[i]);
+    }
+    p->helper = oca_exporter_helper_new(self, helper_cfg, ops, exporter);
+}
+
+int oca_push_exporter_start(struct oca_component *self, uv_loop_t *loop)
+{
+    struct oca_push_exporter *p = self->state;
+    p->client = oca_http_client_new(loop, p->tls, p->self->id);
+    if (!p->client)
+        return OCA_ERR_CONFIG;
+    int err = oca_exporter_helper_start(p->helper, loop);
+    p->started = true;
+    return err;
+}
+
+int oca_push_exporter_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch)
+{
+    struct oca_push_exporter *p = self->state;
+    return oca_exporter_helper_consume(p->helper, sig, batch);
+}
+
+static void on_client_closed(void *arg)
+{
+    struct oca_push_exporter *p = arg;
+    p->client = NULL;
+    p->started = false;
+    oca_waiters_notify(&p->waiters, p->self);
+}
+
+static void on_drained(void *arg)
+{
+    struct oca_push_exporter *p = arg;
+    oca_http_client_close(p->client, on_client_closed, p);
+}
+
+void oca_push_exporter_shutdown(struct oca_component *self, oca_done_cb done)
+{
+    struct oca_push_exporter *p = self->state;
+    oca_waiters_add(&p->waiters, done);
+    if (p->stopping && p->started)
+        return;     /* the first call's drain answers this one too */
+    if (!p->started) {
+        oca_waiters_notify(&p->waiters, p->self);
+        return;
+    }
+    p->stopping = true;
+    oca_exporter_helper_shutdown(p->helper, on_drained, p);
+}
+
+void oca_push_exporter_free(struct oca_push_exporter *p)
+{
+    oca_exporter_helper_free(p->helper);
+    free(p->headers);
+    free(p->waiters.cbs);
+    memset(p, 0, sizeof(*p));
+}
+
+int64_t oca_push_retry_after(const struct oca_http_response *resp)
+{
+    const struct oca_http_header *h = oca_http_response_header(resp, "retry-after");
+    if (!h)
+        return 0;
+    char v[64];
+    snprintf(v, sizeof(v), "%.*s", (int)h->value_len, h->value);
+    int64_t ns = oca_retry_after_parse(v, (int64_t)time(NULL));
+    return ns > 0 ? ns : 0;
+}
