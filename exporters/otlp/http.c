@@ -13,6 +13,7 @@
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "codec/gzip.h"
 #include "codec/otlp_json.h"
 #include "config/diag.h"
 #include "exporters/otlp/otlp.h"
@@ -188,7 +189,8 @@ static void encode_work(uv_work_t *w)
         raw.len = raw.cap = len;
     }
     if (cfg->compression == OCA_OTLPEXP_GZIP) {
-        oca_otlpexp_gzip((const uint8_t *)raw.data, raw.len, &p->body);
+        if (!oca_gzip((const uint8_t *)raw.data, raw.len, OCA_GZIP_LEVEL, &p->body))
+            abort();    /* zlib could not allocate its state */
         oca_buf_free(&raw);
     } else {
         p->body = raw;

@@ -1,5 +1,5 @@
 /* The parts shared by the two OTLP exporters, `otlp` (gRPC, grpc.c) and `otlphttp` (HTTP, http.c):
- * wire.c holds what is pure (where to send, how to read an answer, gzip); the lifecycle both have
+ * wire.c holds what is pure (where to send, how to read an answer); the lifecycle both have
  * in common is the push exporter's (exporters/exporterhelper/push.h). Nothing outside this folder
  * includes this header, except the unit tests. */
 #ifndef OCA_EXPORTERS_OTLP_OTLP_H
@@ -66,9 +66,6 @@ void oca_otlpexp_status_message(const char *content_type, const uint8_t *body, s
 
 /* The name of a gRPC status code as gRPC spells it ("InvalidArgument"), "Code(n)" beyond the table. */
 const char *oca_otlpexp_grpc_code_name(int code, char buf[16]);
-
-/* Appends the gzip (RFC 1952) of len bytes to out. */
-void oca_otlpexp_gzip(const uint8_t *in, size_t len, struct oca_buf *out);
 
 /* A Content-Type's media type is `want` (case-insensitive, parameters ignored). */
 bool oca_otlpexp_media_type_is(const char *content_type, const char *want);

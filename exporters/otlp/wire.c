@@ -1,13 +1,11 @@
 /* The pure parts of the OTLP exporters (see otlp.h): where to send each signal, what a backend's
- * answer says (partial_success of an export response, google.rpc.Status of an error), and gzip of a
- * request body. No I/O here, so all of it is unit-tested directly. */
+ * answer says (partial_success of an export response, google.rpc.Status of an error). No I/O here, so all of it is unit-tested directly. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
 
 #include "base/arena.h"
 #include "base/errors.h"
@@ -302,25 +300,4 @@ const char *oca_otlpexp_grpc_code_name(int code, char buf[16])
         return names[code];
     snprintf(buf, 16, "Code(%d)", code);
     return buf;
-}
-
-void oca_otlpexp_gzip(const uint8_t *in, size_t len, struct oca_buf *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    /* 15 + 16: a gzip header and trailer rather than zlib's. */
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        abort();
-    size_t bound = deflateBound(&zs, (uLong)len);
-    oca_buf_reserve(out, bound);
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out->data + out->len;
-    zs.avail_out = (uInt)bound;
-    /* deflateBound leaves room for everything, so one call finishes the stream. */
-    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-        abort();
-    out->len += bound - zs.avail_out;
-    out->data[out->len] = '\0';
-    deflateEnd(&zs);
 }

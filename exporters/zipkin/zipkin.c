@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
 
 #include "base/buf.h"
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "codec/gzip.h"
 #include "config/diag.h"
 #include "config/fields.h"
 #include "exporters/exporterhelper/push.h"
@@ -112,30 +112,6 @@ static struct oca_http_header header(const char *name, const char *value)
     return (struct oca_http_header){ name, strlen(name), value, strlen(value) };
 }
 
-static void gzip_body(const struct oca_buf *in, struct oca_buf *out)
-{
-    z_stream zs = { 0 };
-    /* windowBits 15 + 16 asks zlib for the gzip wrapper. */
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        oca_log_error("zipkin", "zlib could not be set up; aborting");
-        abort();
-    }
-    size_t bound = deflateBound(&zs, (uLong)in->len);
-    oca_buf_reserve(out, bound);
-    zs.next_in = (Bytef *)(uintptr_t)in->data;
-    zs.avail_in = (uInt)in->len;
-    zs.next_out = (Bytef *)out->data + out->len;
-    zs.avail_out = (uInt)bound;
-    int rc = deflate(&zs, Z_FINISH);
-    if (rc != Z_STREAM_END) {
-        oca_log_error("zipkin", "gzip failed (%d); aborting", rc);
-        abort();
-    }
-    out->len += zs.total_out;
-    out->data[out->len] = '\0';
-    deflateEnd(&zs);
-}
-
 /* The start of a response body as one printable line, for the log. */
 static void body_text(const struct oca_http_response *resp, char *out, size_t size)
 {
@@ -187,7 +163,10 @@ static void encode_work(uv_work_t *w)
     p->err = oca_zipkin_encode(p->batch->traces, (enum oca_zipkin_format)cfg->format, cfg->default_service_name,
                                &raw, p->detail, sizeof(p->detail));
     if (p->err == OCA_OK && cfg->compression == COMPRESSION_GZIP) {
-        gzip_body(&raw, &p->body);
+        if (!oca_gzip((const uint8_t *)raw.data, raw.len, OCA_GZIP_LEVEL, &p->body)) {
+            oca_log_error("zipkin", "zlib could not be set up; aborting");
+            abort();
+        }
         oca_buf_free(&raw);
     } else if (p->err == OCA_OK) {
         p->body = raw;

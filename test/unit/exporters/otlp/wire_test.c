@@ -1,11 +1,10 @@
 /* Tests of exporters/otlp/wire.c: the gRPC target and the otlphttp URLs built from the config, the
  * partial_success of export responses (protobuf and JSON), the message of error bodies
- * (google.rpc.Status as protobuf or JSON, or plain text) and gzip. */
+ * (google.rpc.Status as protobuf or JSON, or plain text). */
 #include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "base/errors.h"
 #include "exporters/otlp/otlp.h"
@@ -262,37 +261,6 @@ static void test_media_type(void **state)
     assert_false(oca_otlpexp_media_type_is(NULL, "application/json"));
 }
 
-static void test_gzip_round_trip(void **state)
-{
-    (void)state;
-    char in[5000];
-    for (size_t i = 0; i < sizeof(in); i++)
-        in[i] = (char)('a' + i % 7);
-    struct oca_buf out = { 0 };
-    oca_buf_puts(&out, "prefix");
-    oca_otlpexp_gzip((const uint8_t *)in, sizeof(in), &out);
-    assert_true(out.len > 6 && out.len < sizeof(in));
-    assert_int_equal((uint8_t)out.data[6], 0x1f);
-    assert_int_equal((uint8_t)out.data[7], 0x8b);
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
-    char back[6000];
-    zs.next_in = (Bytef *)out.data + 6;
-    zs.avail_in = (uInt)(out.len - 6);
-    zs.next_out = (Bytef *)back;
-    zs.avail_out = sizeof(back);
-    assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
-    assert_int_equal(zs.total_out, sizeof(in));
-    assert_memory_equal(back, in, sizeof(in));
-    inflateEnd(&zs);
-    /* An empty body is still a valid gzip stream. */
-    oca_buf_reset(&out);
-    oca_otlpexp_gzip(NULL, 0, &out);
-    assert_true(out.len >= 20);
-    oca_buf_free(&out);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,7 +274,6 @@ int main(void)
         cmocka_unit_test(test_status_message),
         cmocka_unit_test(test_grpc_code_name),
         cmocka_unit_test(test_media_type),
-        cmocka_unit_test(test_gzip_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
