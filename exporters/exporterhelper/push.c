@@ -3,6 +3,7 @@
  * the client, so no attempt is cut off by the client going away. */
 #include "exporters/exporterhelper/push.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,40 @@
 #include "base/mem.h"
 #include "config/diag.h"
 
-int oca_push_exporter_validate(const struct oca_tls_client_config *tls,
+static bool is_token_char(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+bool oca_push_headers_ok(const struct oca_strmap *headers, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < headers->n; i++) {
+        const char *k = headers->keys[i], *v = headers->values[i];
+        bool ok = *k != '\0';
+        for (const char *p = k; ok && *p; p++)
+            ok = is_token_char((unsigned char)*p);
+        if (!ok) {
+            snprintf(why, why_size, "\"%s\" is not a valid header name", k);
+            return false;
+        }
+        for (const char *p = v; *p; p++)
+            if (((unsigned char)*p < ' ' && *p != '\t') || *p == 0x7f) {
+                snprintf(why, why_size, "the value of %s may not contain control characters", k);
+                return false;
+            }
+    }
+    return true;
+}
+
+int oca_push_exporter_validate(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
                                const struct oca_exporter_helper_config *helper, struct oca_diag *diag)
 {
     int err = OCA_OK;
+    char why[256];
+    if (!oca_push_headers_ok(headers, why, sizeof(why))) {
+        oca_diag_field_error(diag, "headers", "%s", why);
+        err = OCA_ERR_CONFIG;
+    }
     if (oca_tls_client_config_validate(tls, "tls", diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     if (oca_exporter_helper_validate(helper, diag) != OCA_OK)

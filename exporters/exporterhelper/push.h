@@ -1,7 +1,8 @@
 /* The push exporter: what the exporters that send each batch to a backend over the outbound HTTP
  * client share (otlp, otlphttp, zipkin, jaeger). It owns the HTTP client and the exporter helper
  * and gives them one lifecycle (shutdown drains the queue, then closes the client, so no attempt
- * is cut off by the client going away), and checks the config every such exporter has. */
+ * is cut off by the client going away), and checks the config every such exporter has (headers,
+ * tls, the helper's rules). */
 #ifndef OCA_EXPORTERS_EXPORTERHELPER_PUSH_H
 #define OCA_EXPORTERS_EXPORTERHELPER_PUSH_H
 
@@ -39,11 +40,17 @@ void oca_push_exporter_init(struct oca_push_exporter *p, struct oca_component *s
 /* Frees what init and start made (after shutdown's done, or when never started). */
 void oca_push_exporter_free(struct oca_push_exporter *p);
 
-/* The rules every push exporter's validate shares: the tls section and the exporter helper's
- * cross-field rules. Reports through diag; returns OCA_OK or OCA_ERR_CONFIG. */
+/* The rules every push exporter's validate shares: the headers (oca_push_headers_ok, reported on
+ * "headers"), the tls section and the exporter helper's cross-field rules. Reports through diag;
+ * returns OCA_OK or OCA_ERR_CONFIG. */
 struct oca_diag;
-int oca_push_exporter_validate(const struct oca_tls_client_config *tls,
+int oca_push_exporter_validate(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
                                const struct oca_exporter_helper_config *helper, struct oca_diag *diag);
+
+/* Checks configured headers (or gRPC metadata): names are HTTP tokens (RFC 9110), values hold no
+ * control characters but tab (a CR or LF would smuggle in headers of its own). Returns true, or
+ * false with the reason in why. */
+bool oca_push_headers_ok(const struct oca_strmap *headers, char *why, size_t why_size);
 
 /* The component slots, the same for every push exporter: self->state points at the exporter's
  * struct, whose first member is its struct oca_push_exporter. start creates the client and starts

@@ -80,7 +80,7 @@ static int jaeger_validate(const void *cfgp, struct oca_diag *diag)
         oca_diag_field_error(diag, "endpoint", "endpoint must be host:port with a host and a port");
         err = OCA_ERR_CONFIG;
     }
-    if (oca_push_exporter_validate(&cfg->tls, &cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }

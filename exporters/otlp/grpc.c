@@ -65,7 +65,7 @@ static int otlp_grpc_validate(const void *cfgp, struct oca_diag *diag)
         err = OCA_ERR_CONFIG;
     }
     free(url);
-    if (oca_otlpexp_validate_common(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }

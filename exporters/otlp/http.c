@@ -112,7 +112,7 @@ static int otlp_http_validate(const void *cfgp, struct oca_diag *diag)
                              "logs_endpoint) must be set");
         err = OCA_ERR_CONFIG;
     }
-    if (oca_otlpexp_validate_common(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }

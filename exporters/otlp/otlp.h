@@ -33,10 +33,6 @@ int oca_otlpexp_grpc_url(const char *endpoint, bool insecure, char **url, char *
  * Returns true or false with the reason in why. */
 bool oca_otlpexp_http_url_ok(const char *url, char *why, size_t why_size);
 
-/* Checks the configured headers: names are HTTP tokens, values hold no control characters (a CR
- * or LF would smuggle in headers of its own). Returns true, or false with the reason in why. */
-bool oca_otlpexp_headers_ok(const struct oca_strmap *headers, char *why, size_t why_size);
-
 /* The URL the otlphttp exporter posts sig to: the per-signal override when set (used as given),
  * else endpoint + "/v1/traces" (or metrics, logs), without doubling a trailing '/'. A new malloc'd
  * string, or NULL when neither is set. */
@@ -69,12 +65,5 @@ const char *oca_otlpexp_grpc_code_name(int code, char buf[16]);
 
 /* A Content-Type's media type is `want` (case-insensitive, parameters ignored). */
 bool oca_otlpexp_media_type_is(const char *content_type, const char *want);
-
-/* The rules both exporters' validate share: headers (oca_otlpexp_headers_ok) and the push
- * exporter's (tls, the exporter helper's cross-field rules). Reports through diag; returns OCA_OK or
- * OCA_ERR_CONFIG. */
-struct oca_diag;
-int oca_otlpexp_validate_common(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
-                                const struct oca_exporter_helper_config *helper, struct oca_diag *diag);
 
 #endif

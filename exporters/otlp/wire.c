@@ -12,7 +12,6 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "codec/otlp_json.h"
-#include "config/diag.h"
 #include "exporters/otlp/otlp.h"
 #include "google/rpc/status.pb-c.h"
 
@@ -94,31 +93,6 @@ bool oca_otlpexp_http_url_ok(const char *url, char *why, size_t why_size)
             snprintf(why, why_size, "\"%s\": a URL may not contain blanks or control characters", url);
             return false;
         }
-    return true;
-}
-
-static bool is_token_char(unsigned char c)
-{
-    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-bool oca_otlpexp_headers_ok(const struct oca_strmap *headers, char *why, size_t why_size)
-{
-    for (size_t i = 0; i < headers->n; i++) {
-        const char *k = headers->keys[i], *v = headers->values[i];
-        bool ok = *k != '\0';
-        for (const char *p = k; ok && *p; p++)
-            ok = is_token_char((unsigned char)*p);
-        if (!ok) {
-            snprintf(why, why_size, "\"%s\" is not a valid header name", k);
-            return false;
-        }
-        for (const char *p = v; *p; p++)
-            if (((unsigned char)*p < ' ' && *p != '\t') || *p == 0x7f) {
-                snprintf(why, why_size, "the value of %s may not contain control characters", k);
-                return false;
-            }
-    }
     return true;
 }
 
@@ -273,20 +247,6 @@ void oca_otlpexp_status_message(const char *content_type, const uint8_t *body, s
     out[n] = '\0';
     while (n > 0 && out[n - 1] == ' ')
         out[--n] = '\0';
-}
-
-int oca_otlpexp_validate_common(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
-                                const struct oca_exporter_helper_config *helper, struct oca_diag *diag)
-{
-    int err = OCA_OK;
-    char why[256];
-    if (!oca_otlpexp_headers_ok(headers, why, sizeof(why))) {
-        oca_diag_field_error(diag, "headers", "%s", why);
-        err = OCA_ERR_CONFIG;
-    }
-    if (oca_push_exporter_validate(tls, helper, diag) != OCA_OK)
-        err = OCA_ERR_CONFIG;
-    return err;
 }
 
 const char *oca_otlpexp_grpc_code_name(int code, char buf[16])

@@ -74,27 +74,6 @@ static void test_http_url_ok(void **state)
     assert_false(oca_otlpexp_http_url_ok("http://collector/\r\nX-Injected: 1", why, sizeof(why)));
 }
 
-static void test_headers_ok(void **state)
-{
-    (void)state;
-    char why[256];
-    char *keys[] = { "authorization", "X-Tenant_1" }, *values[] = { "Bearer a b\tc", "" };
-    struct oca_strmap good = { keys, values, 2 };
-    assert_true(oca_otlpexp_headers_ok(&good, why, sizeof(why)));
-    char *bad_key[] = { "x tenant" };
-    struct oca_strmap bad = { bad_key, values, 1 };
-    assert_false(oca_otlpexp_headers_ok(&bad, why, sizeof(why)));
-    assert_string_equal(why, "\"x tenant\" is not a valid header name");
-    char *empty_key[] = { "" };
-    bad.keys = empty_key;
-    assert_false(oca_otlpexp_headers_ok(&bad, why, sizeof(why)));
-    char *smuggle[] = { "ok\r\nx-admin: 1" };
-    bad.keys = keys;
-    bad.values = smuggle;
-    assert_false(oca_otlpexp_headers_ok(&bad, why, sizeof(why)));
-    assert_string_equal(why, "the value of authorization may not contain control characters");
-}
-
 static void expect_signal_url(const char *endpoint, const char *override, enum oca_signal sig, const char *want)
 {
     char *url = oca_otlpexp_signal_url(endpoint, override, sig);
@@ -267,7 +246,6 @@ int main(void)
         cmocka_unit_test(test_grpc_url),
         cmocka_unit_test(test_http_url_ok),
         cmocka_unit_test(test_signal_url),
-        cmocka_unit_test(test_headers_ok),
         cmocka_unit_test(test_parse_partial_proto),
         cmocka_unit_test(test_parse_partial_json),
         cmocka_unit_test(test_log_partial),

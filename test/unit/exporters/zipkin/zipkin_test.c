@@ -257,6 +257,21 @@ static void test_validate(void **state)
     assert_non_null(strstr(fx->diag.text.data, "not an http:// or https:// URL"));
     oca_buf_reset(&fx->diag.text);
     fx->diag.errors = 0;
+    /* The push exporter's header check: names are tokens, values carry no CR/LF. */
+    assert_int_equal(oca_test_decode_config(fx->arena, &oca_zipkin_exporter,
+                                            "endpoint: http://x/spans\nheaders: {\"a b\": x, y: \"1\\r\\nz: 2\"}",
+                                            "exporters.zipkin", &fx->diag, &cfg), 0);
+    assert_int_equal(oca_zipkin_exporter.validate(cfg, &fx->diag), OCA_ERR_CONFIG);
+    assert_non_null(strstr(fx->diag.text.data, "exporters.zipkin.headers: \"a b\" is not a valid header name"));
+    oca_buf_reset(&fx->diag.text);
+    fx->diag.errors = 0;
+    assert_int_equal(oca_test_decode_config(fx->arena, &oca_zipkin_exporter,
+                                            "endpoint: http://x/spans\nheaders: {y: \"1\\r\\nz: 2\"}",
+                                            "exporters.zipkin", &fx->diag, &cfg), 0);
+    assert_int_equal(oca_zipkin_exporter.validate(cfg, &fx->diag), OCA_ERR_CONFIG);
+    assert_non_null(strstr(fx->diag.text.data, "exporters.zipkin.headers: the value of y may not contain control"));
+    oca_buf_reset(&fx->diag.text);
+    fx->diag.errors = 0;
     assert_int_not_equal(oca_test_decode_config(fx->arena, &oca_zipkin_exporter,
                                                 "endpoint: http://x/\nformat: thrift", "exporters.zipkin",
                                                 &fx->diag, &cfg), 0);
