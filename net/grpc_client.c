@@ -219,11 +219,15 @@ static void call_done(void *arg, const struct oca_http_response *r)
 
 /* The framed message: 5-byte prefix (compressed flag, big-endian length), then msg, gzipped when
  * asked (falls back to identity if zlib fails, which then says so in the flag). */
-static bool frame(const uint8_t *msg, size_t len, bool gzip, uint8_t **out, size_t *out_len)
+static bool frame(const uint8_t *msg, size_t len, enum oca_grpc_coding coding, uint8_t **out, size_t *out_len)
 {
     struct oca_buf buf = { 0 };
     oca_buf_append(&buf, "\0\0\0\0\0", 5);
-    bool compressed = gzip && oca_gzip(msg, len, OCA_GZIP_LEVEL, &buf) && buf.len - 5 <= UINT32_MAX;
+    bool compressed = coding == OCA_GRPC_GZIPPED;
+    if (compressed)
+        oca_buf_append(&buf, msg, len);
+    else if (coding == OCA_GRPC_GZIP)
+        compressed = oca_gzip(msg, len, OCA_GZIP_LEVEL, &buf) && buf.len - 5 <= UINT32_MAX;
     if (!compressed) {
         buf.len = 5;
         oca_buf_append(&buf, msg, len);
@@ -258,12 +262,12 @@ static void format_timeout(int64_t ns, char *out, size_t cap)
 
 int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *path,
                    const struct oca_http_header *md, size_t n_md, const uint8_t *msg, size_t msg_len,
-                   bool gzip, int64_t timeout_ns, oca_grpc_done_cb done, void *arg)
+                   enum oca_grpc_coding coding, int64_t timeout_ns, oca_grpc_done_cb done, void *arg)
 {
     struct call *call = oca_xcalloc(1, sizeof(*call));
     call->done = done;
     call->arg = arg;
-    bool compressed = frame(msg, msg_len, gzip, &call->body, &call->body_len);
+    bool compressed = frame(msg, msg_len, coding, &call->body, &call->body_len);
     size_t bl = strlen(base_url);
     while (bl > 0 && base_url[bl - 1] == '/')
         bl--;

@@ -11,6 +11,7 @@
 
 #include "base/errors.h"
 #include "base/mem.h"
+#include "codec/gzip.h"
 #include "config/diag.h"
 
 static bool is_token_char(unsigned char c)
@@ -128,6 +129,83 @@ void oca_push_exporter_free(struct oca_push_exporter *p)
     free(p->headers);
     free(p->waiters.cbs);
     memset(p, 0, sizeof(*p));
+}
+
+/* Thread pool: the exporter's encode, and nothing else of the exporter's is touched. */
+static void job_work(uv_work_t *w)
+{
+    struct oca_push_job *job = w->data;
+    job->err = job->ops->encode(job->exporter, job, job->why, sizeof(job->why));
+}
+
+static void job_encoded(uv_work_t *w, int status)
+{
+    struct oca_push_job *job = w->data;
+    struct oca_send_result r = { .err = OCA_ERR_SHUTTING_DOWN };
+    if (status != 0) {
+        r.message = "cancelled";
+    } else if (job->err != OCA_OK) {
+        r.err = job->err;
+        r.message = job->why;
+    } else if (!job->px->client) {
+        r.message = "the HTTP client is closed";
+    } else {
+        job->ops->send(job->exporter, job);
+        return;
+    }
+    oca_push_job_finish(job, &r);
+}
+
+void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_ops *ops, void *exporter,
+                        enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, int gzip_level,
+                        struct oca_send_attempt *attempt)
+{
+    struct oca_push_job *job = oca_xcalloc(1, sizeof(*job));
+    job->px = px;
+    job->ops = ops;
+    job->exporter = exporter;
+    job->sig = sig;
+    job->batch = batch;
+    job->timeout_ns = timeout_ns;
+    job->gzip_level = gzip_level;
+    job->attempt = attempt;
+    job->work.data = job;
+    if (uv_queue_work(px->self->loop, &job->work, job_work, job_encoded) != 0) {
+        struct oca_send_result r = { .err = OCA_ERR_SHUTTING_DOWN, .message = "the thread pool refused the work" };
+        oca_push_job_finish(job, &r);
+    }
+}
+
+void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len)
+{
+    if (job->gzip_level >= 0) {
+        if (!oca_gzip(msg, len, job->gzip_level, &job->body))
+            abort();    /* zlib could not allocate its state */
+    } else {
+        oca_buf_append(&job->body, msg, len);
+    }
+    if (job->n_msgs == job->cap_msgs) {
+        job->cap_msgs = job->cap_msgs ? 2 * job->cap_msgs : 4;
+        job->ends = oca_xrealloc(job->ends, job->cap_msgs * sizeof(*job->ends));
+    }
+    job->ends[job->n_msgs++] = job->body.len;
+}
+
+const uint8_t *oca_push_job_msg(const struct oca_push_job *job, size_t i, size_t *len)
+{
+    size_t start = i ? job->ends[i - 1] : 0;
+    *len = job->ends[i] - start;
+    return (const uint8_t *)job->body.data + start;
+}
+
+void oca_push_job_finish(struct oca_push_job *job, const struct oca_send_result *res)
+{
+    /* res may point into the job (its why): the attempt is ended first. The job is its own memory,
+     * so whatever done frees, freeing it after is safe. */
+    oca_send_attempt_done(job->attempt, res);
+    oca_buf_free(&job->body);
+    free(job->ends);
+    free(job);
 }
 
 int64_t oca_push_retry_after(const struct oca_http_response *resp)

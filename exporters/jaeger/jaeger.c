@@ -1,7 +1,8 @@
 /* The jaeger exporter: sends traces to a Jaeger collector's gRPC api_v2 CollectorService/PostSpans
  * (port 14250), as the Collector's jaeger exporter did. Each batch is translated (translate.c) into
  * one Jaeger Batch per resource, and each of those goes out as its own PostSpans call, all at once;
- * the attempt ends when the last answers. Queueing, retries and timeouts are the exporter helper's. */
+ * the attempt ends when the last answers. Queueing, retries and timeouts are the exporter helper's;
+ * translation, packing and gzip run on libuv's thread pool (the push exporter's jobs). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "codec/gzip.h"
 #include "config/diag.h"
 #include "config/fields.h"
 #include "exporters/exporterhelper/push.h"
@@ -65,7 +67,7 @@ struct jaeger_exporter {
 
 /* One attempt: the PostSpans calls of one batch still to answer, and the worst answer so far. */
 struct attempt {
-    struct oca_send_attempt *done;
+    struct oca_push_job *job;
     size_t pending;
     int err;                    /* OCA_OK, else the first retryable error, else the first permanent */
     int64_t retry_after_ns;
@@ -125,7 +127,7 @@ static void merge_result(struct attempt *at, int err, int64_t retry_after_ns, co
 static void finish_attempt(struct attempt *at)
 {
     struct oca_send_result res = { at->err, at->retry_after_ns, at->message[0] ? at->message : NULL };
-    oca_send_attempt_done(at->done, &res);
+    oca_push_job_finish(at->job, &res);
     free(at);
 }
 
@@ -144,19 +146,16 @@ static void on_post_spans(void *arg, const struct oca_grpc_result *r)
         finish_attempt(at);
 }
 
-static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
-                       struct oca_send_attempt *attempt)
+/* On the thread pool (see oca_push_job_ops): one PostSpansRequest per Jaeger batch, each a message
+ * of the job (gzipped by the push exporter when compression is on). */
+static int encode(void *exporter, struct oca_push_job *job, char *why, size_t why_size)
 {
-    struct jaeger_exporter *jx = exporter;
-    (void)sig;
-    struct attempt *at = oca_xcalloc(1, sizeof(*at));
-    at->done = attempt;
-    /* One reference more than the calls started, so that no answer can finish the attempt before
-     * every call has been started. */
-    at->pending = 1;
+    (void)exporter;
+    (void)why;
+    (void)why_size;
     struct oca_arena *a = oca_arena_new(16384);
     Jaeger__ApiV2__Batch **batches;
-    size_t n = oca_jaeger_translate(batch->traces, a, &batches);
+    size_t n = oca_jaeger_translate(job->batch->traces, a, &batches);
     for (size_t i = 0; i < n; i++) {
         /* A Jaeger batch without spans says nothing the collector would keep. */
         if (batches[i]->n_spans == 0)
@@ -166,19 +165,46 @@ static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *ba
         size_t len = jaeger__api_v2__post_spans_request__get_packed_size(&req);
         uint8_t *msg = oca_xmalloc(len ? len : 1);
         jaeger__api_v2__post_spans_request__pack(&req, msg);
+        oca_push_job_add(job, msg, len);
+        free(msg);
+    }
+    oca_arena_destroy(a);
+    return OCA_OK;
+}
+
+/* Loop thread: every message goes out as its own call, all at once. */
+static void send_calls(void *exporter, struct oca_push_job *job)
+{
+    struct jaeger_exporter *jx = exporter;
+    struct attempt *at = oca_xcalloc(1, sizeof(*at));
+    at->job = job;
+    /* One reference more than the calls started, so that no answer can finish the attempt before
+     * every call has been started. */
+    at->pending = 1;
+    enum oca_grpc_coding coding = jx->cfg->compression == COMPRESSION_GZIP ? OCA_GRPC_GZIPPED : OCA_GRPC_IDENTITY;
+    for (size_t i = 0; i < job->n_msgs; i++) {
+        size_t len;
+        const uint8_t *msg = oca_push_job_msg(job, i, &len);
         at->pending++;
         int err = oca_grpc_unary(jx->base.client, jx->base_url, POST_SPANS_PATH, jx->base.headers,
-                                 jx->base.n_headers, msg, len, jx->cfg->compression == COMPRESSION_GZIP,
-                                 timeout_ns, on_post_spans, at);
-        free(msg);
+                                 jx->base.n_headers, msg, len, coding, job->timeout_ns, on_post_spans, at);
         if (err != OCA_OK) {
             at->pending--;
             merge_result(at, err, 0, "the gRPC client is closing");
         }
     }
-    oca_arena_destroy(a);
     if (--at->pending == 0)
         finish_attempt(at);
+}
+
+static const struct oca_push_job_ops jaeger_job_ops = { .encode = encode, .send = send_calls };
+
+static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
+                       struct oca_send_attempt *attempt)
+{
+    struct jaeger_exporter *jx = exporter;
+    oca_push_job_start(&jx->base, &jaeger_job_ops, jx, sig, batch, timeout_ns,
+                       jx->cfg->compression == COMPRESSION_GZIP ? OCA_GZIP_LEVEL : -1, attempt);
 }
 
 static void jaeger_destroy(struct oca_component *self)

@@ -2,7 +2,8 @@
  * Collector with the OTLP gRPC Export calls, one unary call per batch, through the exporter helper's
  * queue and retries. Keys as the Collector's otlpexporter (configgrpc client + exporterhelper); a
  * non-OK gRPC status is classed by the OTLP spec's rules, honouring RetryInfo, and a
- * partial_success in the answer is logged. */
+ * partial_success in the answer is logged. Messages are packed and gzipped on libuv's thread pool
+ * (the push exporter's jobs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "codec/gzip.h"
 #include "config/diag.h"
 #include "exporters/otlp/otlp.h"
 #include "net/grpc_client.h"
@@ -48,13 +50,6 @@ struct otlp_grpc {
     char *url;                      /* http(s)://host:port */
 };
 
-/* One call in flight: what its answer is for. */
-struct call {
-    struct otlp_grpc *x;
-    enum oca_signal sig;
-    struct oca_send_attempt *attempt;
-};
-
 static int otlp_grpc_validate(const void *cfgp, struct oca_diag *diag)
 {
     const struct otlp_grpc_config *cfg = cfgp;
@@ -72,8 +67,8 @@ static int otlp_grpc_validate(const void *cfgp, struct oca_diag *diag)
 
 static void on_reply(void *arg, const struct oca_grpc_result *res)
 {
-    struct call *c = arg;
-    struct otlp_grpc *x = c->x;
+    struct oca_push_job *job = arg;
+    struct otlp_grpc *x = job->exporter;
     struct oca_send_result r = { .err = OCA_OK };
     char msg[768], code_buf[16];
     if (res->err != OCA_OK) {
@@ -89,33 +84,51 @@ static void on_reply(void *arg, const struct oca_grpc_result *res)
         r.message = msg;
     } else {
         struct oca_otlpexp_partial p;
-        if (oca_otlpexp_parse_partial(c->sig, OCA_ENCODING_PROTO, res->msg, res->msg_len, &p) == OCA_OK)
-            oca_otlpexp_log_partial(x->base.self->id, c->sig, &p);
+        if (oca_otlpexp_parse_partial(job->sig, OCA_ENCODING_PROTO, res->msg, res->msg_len, &p) == OCA_OK)
+            oca_otlpexp_log_partial(x->base.self->id, job->sig, &p);
         else
             oca_log_warn(x->base.self->id, "the %s export response could not be decoded; the data was accepted",
-                         oca_signal_name(c->sig));
+                         oca_signal_name(job->sig));
     }
-    struct oca_send_attempt *attempt = c->attempt;
-    free(c);
-    oca_send_attempt_done(attempt, &r);
+    oca_push_job_finish(job, &r);
 }
+
+/* On the thread pool (see oca_push_job_ops): the request message; the push exporter gzips it, so
+ * that a large batch's compression does not hold up the loop. */
+static int encode(void *exporter, struct oca_push_job *job, char *why, size_t why_size)
+{
+    (void)exporter;
+    (void)why;
+    (void)why_size;
+    size_t len;
+    uint8_t *msg = oca_batch_pack(job->batch, &len);
+    oca_push_job_add(job, msg, len);
+    free(msg);
+    return OCA_OK;
+}
+
+static void send_call(void *exporter, struct oca_push_job *job)
+{
+    struct otlp_grpc *x = exporter;
+    size_t len;
+    const uint8_t *msg = oca_push_job_msg(job, 0, &len);
+    enum oca_grpc_coding coding = x->cfg->compression == OCA_OTLPEXP_GZIP ? OCA_GRPC_GZIPPED : OCA_GRPC_IDENTITY;
+    int err = oca_grpc_unary(x->base.client, x->url, export_paths[job->sig], x->base.headers, x->base.n_headers,
+                             msg, len, coding, job->timeout_ns, on_reply, job);
+    if (err != OCA_OK) {
+        struct oca_send_result r = { .err = err, .message = oca_err_message(err) };
+        oca_push_job_finish(job, &r);
+    }
+}
+
+static const struct oca_push_job_ops otlp_grpc_job_ops = { .encode = encode, .send = send_call };
 
 static void otlp_grpc_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
                            struct oca_send_attempt *attempt)
 {
     struct otlp_grpc *x = exporter;
-    size_t len;
-    uint8_t *msg = oca_batch_pack(batch, &len);
-    struct call *c = oca_xmalloc(sizeof(*c));
-    *c = (struct call){ .x = x, .sig = sig, .attempt = attempt };
-    int err = oca_grpc_unary(x->base.client, x->url, export_paths[sig], x->base.headers, x->base.n_headers,
-                             msg, len, x->cfg->compression == OCA_OTLPEXP_GZIP, timeout_ns, on_reply, c);
-    free(msg);
-    if (err != OCA_OK) {
-        free(c);
-        struct oca_send_result r = { .err = err, .message = oca_err_message(err) };
-        oca_send_attempt_done(attempt, &r);
-    }
+    oca_push_job_start(&x->base, &otlp_grpc_job_ops, x, sig, batch, timeout_ns,
+                       x->cfg->compression == OCA_OTLPEXP_GZIP ? OCA_GZIP_LEVEL : -1, attempt);
 }
 
 static const struct oca_exporter_ops otlp_grpc_ops = { .send = otlp_grpc_send };

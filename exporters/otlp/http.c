@@ -3,7 +3,7 @@
  * exporter helper's queue and retries. Keys as the Collector's otlphttpexporter. The status decides
  * what happens next (the OTLP spec's retryable statuses, Retry-After honoured); an error body that
  * is a google.rpc.Status gives the message logged, and a partial_success in a 2xx answer is logged.
- * Bodies are encoded and compressed on libuv's thread pool. */
+ * Bodies are encoded and compressed on libuv's thread pool (the push exporter's jobs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,17 +66,6 @@ struct otlp_http {
     struct oca_http_header fixed[3];    /* Content-Type, User-Agent, Content-Encoding */
 };
 
-/* One attempt in flight: its body is made on the thread pool and must live until the answer. */
-struct post {
-    struct otlp_http *x;
-    enum oca_signal sig;
-    struct oca_send_attempt *attempt;
-    struct oca_batch *batch;            /* the helper's reference, until the attempt ends */
-    int64_t timeout_ns;
-    uv_work_t work;
-    struct oca_buf body;
-};
-
 static const char *signal_override(const struct otlp_http_config *cfg, enum oca_signal sig)
 {
     switch (sig) {
@@ -125,9 +114,9 @@ static void header_value(const struct oca_http_response *resp, const char *name,
 
 static void on_response(void *arg, const struct oca_http_response *resp)
 {
-    struct post *p = arg;
-    struct otlp_http *x = p->x;
-    const char *url = x->urls[p->sig];
+    struct oca_push_job *job = arg;
+    struct otlp_http *x = job->exporter;
+    const char *url = x->urls[job->sig];
     struct oca_send_result r = { .err = OCA_OK };
     char msg[1024], ctype[128];
     if (resp->err != OCA_OK) {
@@ -152,73 +141,55 @@ static void on_response(void *arg, const struct oca_http_response *resp)
         struct oca_otlpexp_partial part;
         if (json || proto) {
             enum oca_encoding enc = json ? OCA_ENCODING_JSON : OCA_ENCODING_PROTO;
-            if (oca_otlpexp_parse_partial(p->sig, enc, resp->body, resp->body_len, &part) == OCA_OK)
-                oca_otlpexp_log_partial(x->base.self->id, p->sig, &part);
+            if (oca_otlpexp_parse_partial(job->sig, enc, resp->body, resp->body_len, &part) == OCA_OK)
+                oca_otlpexp_log_partial(x->base.self->id, job->sig, &part);
             else
                 oca_log_warn(x->base.self->id, "the response from %s could not be decoded; the data was accepted", url);
         }
     }
-    struct oca_send_attempt *attempt = p->attempt;
-    oca_buf_free(&p->body);
-    free(p);
-    oca_send_attempt_done(attempt, &r);
+    oca_push_job_finish(job, &r);
 }
 
-static void finish_early(struct post *p, int err, const char *message)
+/* On libuv's thread pool (see oca_push_job_ops): the body, encoded; the push exporter gzips it. */
+static int encode(void *exporter, struct oca_push_job *job, char *why, size_t why_size)
 {
-    struct oca_send_attempt *attempt = p->attempt;
-    struct oca_send_result r = { .err = err, .message = message };
-    oca_buf_free(&p->body);
-    free(p);
-    oca_send_attempt_done(attempt, &r);
-}
-
-/* On libuv's thread pool: the body, encoded and compressed. The batch is read-only and the helper
- * holds it until the attempt ends, so reading it here is safe; nothing else of the exporter is
- * touched. */
-static void encode_work(uv_work_t *w)
-{
-    struct post *p = w->data;
-    const struct otlp_http_config *cfg = p->x->cfg;
-    struct oca_buf raw = { 0 };
-    if (cfg->encoding == OCA_ENCODING_JSON) {
-        oca_otlp_json_encode(p->batch->msg, &raw);
-    } else {
-        size_t len;
-        raw.data = (char *)oca_batch_pack(p->batch, &len);
-        raw.len = raw.cap = len;
-    }
-    if (cfg->compression == OCA_OTLPEXP_GZIP) {
-        if (!oca_gzip((const uint8_t *)raw.data, raw.len, OCA_GZIP_LEVEL, &p->body))
-            abort();    /* zlib could not allocate its state */
+    const struct otlp_http *x = exporter;
+    (void)why;
+    (void)why_size;
+    if (x->cfg->encoding == OCA_ENCODING_JSON) {
+        struct oca_buf raw = { 0 };
+        oca_otlp_json_encode(job->batch->msg, &raw);
+        oca_push_job_add(job, (const uint8_t *)raw.data, raw.len);
         oca_buf_free(&raw);
     } else {
-        p->body = raw;
+        size_t len;
+        uint8_t *raw = oca_batch_pack(job->batch, &len);
+        oca_push_job_add(job, raw, len);
+        free(raw);
+    }
+    return OCA_OK;
+}
+
+static void send_body(void *exporter, struct oca_push_job *job)
+{
+    struct otlp_http *x = exporter;
+    struct oca_http_request req = {
+        .method = "POST",
+        .url = x->urls[job->sig],
+        .version = x->versions[job->sig],
+        .headers = x->base.headers,
+        .n_headers = x->base.n_headers,
+        .timeout_ns = job->timeout_ns,
+    };
+    req.body = oca_push_job_msg(job, 0, &req.body_len);
+    int err = oca_http_client_send(x->base.client, &req, on_response, job);
+    if (err != OCA_OK) {
+        struct oca_send_result r = { .err = err, .message = oca_err_message(err) };
+        oca_push_job_finish(job, &r);
     }
 }
 
-static void encode_done(uv_work_t *w, int status)
-{
-    struct post *p = w->data;
-    struct otlp_http *x = p->x;
-    if (status != 0) {
-        finish_early(p, OCA_ERR_SHUTTING_DOWN, "cancelled");
-        return;
-    }
-    struct oca_http_request req = {
-        .method = "POST",
-        .url = x->urls[p->sig],
-        .version = x->versions[p->sig],
-        .headers = x->base.headers,
-        .n_headers = x->base.n_headers,
-        .body = (const uint8_t *)p->body.data,
-        .body_len = p->body.len,
-        .timeout_ns = p->timeout_ns,
-    };
-    int err = oca_http_client_send(x->base.client, &req, on_response, p);
-    if (err != OCA_OK)
-        finish_early(p, err, oca_err_message(err));
-}
+static const struct oca_push_job_ops otlp_http_job_ops = { .encode = encode, .send = send_body };
 
 /* Encoding and gzip of a large batch take milliseconds, so they run on the thread pool, and the
  * request is started back on the loop thread. The attempt's timeout covers the exchange only. */
@@ -226,17 +197,15 @@ static void otlp_http_send(void *exporter, enum oca_signal sig, struct oca_batch
                            struct oca_send_attempt *attempt)
 {
     struct otlp_http *x = exporter;
-    struct post *p = oca_xcalloc(1, sizeof(*p));
-    *p = (struct post){ .x = x, .sig = sig, .attempt = attempt, .batch = batch, .timeout_ns = timeout_ns };
     if (!x->urls[sig]) {
         char msg[128];
         snprintf(msg, sizeof(msg), "no URL for %s: set endpoint or %s_endpoint", oca_signal_name(sig), oca_signal_name(sig));
-        finish_early(p, OCA_ERR_CONFIG, msg);
+        struct oca_send_result r = { .err = OCA_ERR_CONFIG, .message = msg };
+        oca_send_attempt_done(attempt, &r);
         return;
     }
-    p->work.data = p;
-    if (uv_queue_work(x->base.self->loop, &p->work, encode_work, encode_done) != 0)
-        finish_early(p, OCA_ERR_SHUTTING_DOWN, "the thread pool refused the work");
+    oca_push_job_start(&x->base, &otlp_http_job_ops, x, sig, batch, timeout_ns,
+                       x->cfg->compression == OCA_OTLPEXP_GZIP ? OCA_GZIP_LEVEL : -1, attempt);
 }
 
 static const struct oca_exporter_ops otlp_http_ops = { .send = otlp_http_send };

@@ -3,8 +3,8 @@
  * exporter helper's queue and retries. 2xx is success; other statuses and transport failures are
  * classified by the OTLP retry rules, and a Retry-After on a retryable answer is honoured. A batch
  * that cannot be translated fails at once as a permanent error, as in the Collector. Translation
- * and compression run on libuv's thread pool (a batch is read-only once handed on), so a large
- * batch does not hold up the loop. */
+ * and compression run on libuv's thread pool (the push exporter's jobs), so a large batch does not
+ * hold up the loop. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,19 +74,6 @@ struct zipkin_exporter {
     struct oca_http_header fixed[3];    /* Content-Type, User-Agent, [Content-Encoding] */
 };
 
-/* One attempt: encoded on the thread pool, then one request in flight; the body lives until the
- * answer. batch is the helper's reference, valid until the attempt is reported done. */
-struct post {
-    uv_work_t work;
-    struct zipkin_exporter *zx;
-    struct oca_send_attempt *attempt;
-    const struct oca_batch *batch;
-    int64_t timeout_ns;
-    struct oca_buf body;
-    int err;                    /* of the encoding */
-    char detail[512];
-};
-
 static int zipkin_validate(const void *cfgp, struct oca_diag *diag)
 {
     const struct zipkin_config *cfg = cfgp;
@@ -123,19 +110,11 @@ static void body_text(const struct oca_http_response *resp, char *out, size_t si
     out[n] = '\0';
 }
 
-/* Reports the attempt and frees what it held. */
-static void finish(struct post *p, const struct oca_send_result *r)
-{
-    struct oca_send_attempt *attempt = p->attempt;
-    oca_buf_free(&p->body);
-    free(p);
-    oca_send_attempt_done(attempt, r);
-}
-
 static void on_response(void *arg, const struct oca_http_response *resp)
 {
-    struct post *p = arg;
-    const char *url = p->zx->cfg->endpoint;
+    struct oca_push_job *job = arg;
+    const struct zipkin_exporter *zx = job->exporter;
+    const char *url = zx->cfg->endpoint;
     struct oca_send_result r = { .err = OCA_OK };
     char msg[1024];
     if (resp->err != OCA_OK) {
@@ -151,84 +130,55 @@ static void on_response(void *arg, const struct oca_http_response *resp)
         snprintf(msg, sizeof(msg), "%s responded with HTTP %d%s%s", url, resp->status, text[0] ? ": " : "", text);
         r.message = msg;
     }
-    finish(p, &r);
+    oca_push_job_finish(job, &r);
 }
 
-/* On the thread pool: touches only the batch (read-only) and the post. */
-static void encode_work(uv_work_t *w)
+/* On the thread pool (see oca_push_job_ops): the body; the push exporter gzips it. */
+static int encode(void *exporter, struct oca_push_job *job, char *why, size_t why_size)
 {
-    struct post *p = w->data;
-    const struct zipkin_config *cfg = p->zx->cfg;
+    const struct zipkin_config *cfg = ((const struct zipkin_exporter *)exporter)->cfg;
     struct oca_buf raw = { 0 };
-    p->err = oca_zipkin_encode(p->batch->traces, (enum oca_zipkin_format)cfg->format, cfg->default_service_name,
-                               &raw, p->detail, sizeof(p->detail));
-    if (p->err == OCA_OK && cfg->compression == COMPRESSION_GZIP) {
-        if (!oca_gzip((const uint8_t *)raw.data, raw.len, OCA_GZIP_LEVEL, &p->body)) {
-            oca_log_error("zipkin", "zlib could not be set up; aborting");
-            abort();
-        }
-        oca_buf_free(&raw);
-    } else if (p->err == OCA_OK) {
-        p->body = raw;
-    } else {
-        oca_buf_free(&raw);
-    }
+    char detail[400];
+    int err = oca_zipkin_encode(job->batch->traces, (enum oca_zipkin_format)cfg->format, cfg->default_service_name,
+                                &raw, detail, sizeof(detail));
+    if (err == OCA_OK)
+        oca_push_job_add(job, (const uint8_t *)raw.data, raw.len);
+    else
+        snprintf(why, why_size, "the batch cannot be expressed in Zipkin: %s", detail);
+    oca_buf_free(&raw);
+    return err;
 }
 
-static void encode_done(uv_work_t *w, int status)
+static void send_body(void *exporter, struct oca_push_job *job)
 {
-    struct post *p = w->data;
-    struct zipkin_exporter *zx = p->zx;
-    struct oca_send_result r = { .err = OCA_OK };
-    char msg[600];
-    if (status != 0) {
-        r.err = OCA_ERR_SHUTTING_DOWN;
-        finish(p, &r);
-        return;
-    }
-    if (p->err != OCA_OK) {
-        r.err = p->err;
-        snprintf(msg, sizeof(msg), "the batch cannot be expressed in Zipkin: %s", p->detail);
-        r.message = msg;
-        finish(p, &r);
-        return;
-    }
+    struct zipkin_exporter *zx = exporter;
     struct oca_http_request req = {
         .method = "POST",
         .url = zx->cfg->endpoint,
         .version = OCA_HTTP_VERSION_1_1,
         .headers = zx->base.headers,
         .n_headers = zx->base.n_headers,
-        .body = (const uint8_t *)p->body.data,
-        .body_len = p->body.len,
-        .timeout_ns = p->timeout_ns,
+        .timeout_ns = job->timeout_ns,
     };
-    r.err = zx->base.client ? oca_http_client_send(zx->base.client, &req, on_response, p) : OCA_ERR_SHUTTING_DOWN;
+    req.body = oca_push_job_msg(job, 0, &req.body_len);
+    struct oca_send_result r = { .err = oca_http_client_send(zx->base.client, &req, on_response, job) };
     if (r.err != OCA_OK)
-        finish(p, &r);
+        oca_push_job_finish(job, &r);
 }
+
+static const struct oca_push_job_ops zipkin_job_ops = { .encode = encode, .send = send_body };
 
 static void zipkin_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
                         struct oca_send_attempt *attempt)
 {
     struct zipkin_exporter *zx = exporter;
-    (void)sig;
     if (batch->items == 0) {
         struct oca_send_result r = { .err = OCA_OK };
         oca_send_attempt_done(attempt, &r);    /* nothing to tell the backend */
         return;
     }
-    struct post *p = oca_xcalloc(1, sizeof(*p));
-    p->zx = zx;
-    p->attempt = attempt;
-    p->batch = batch;
-    p->timeout_ns = timeout_ns;
-    p->work.data = p;
-    int rc = uv_queue_work(zx->base.self->loop, &p->work, encode_work, encode_done);
-    if (rc != 0) {
-        struct oca_send_result r = { .err = OCA_ERR_SHUTTING_DOWN };
-        finish(p, &r);
-    }
+    oca_push_job_start(&zx->base, &zipkin_job_ops, zx, sig, batch, timeout_ns,
+                       zx->cfg->compression == COMPRESSION_GZIP ? OCA_GZIP_LEVEL : -1, attempt);
 }
 
 static const struct oca_exporter_ops zipkin_ops = { .send = zipkin_send };
