@@ -39,6 +39,12 @@ bool oca_push_headers_ok(const struct oca_strmap *headers, char *why, size_t why
     return true;
 }
 
+const struct oca_enum_name oca_push_compression_names[] = {
+    { "gzip", OCA_PUSH_GZIP },
+    { "none", OCA_PUSH_NONE },
+    { NULL, 0 },
+};
+
 int oca_push_exporter_validate(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
                                const struct oca_exporter_helper_config *helper, struct oca_diag *diag)
 {
@@ -157,7 +163,7 @@ static void job_encoded(uv_work_t *w, int status)
 }
 
 void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_ops *ops, void *exporter,
-                        enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, int gzip_level,
+                        enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, bool gzip,
                         struct oca_send_attempt *attempt)
 {
     struct oca_push_job *job = oca_xcalloc(1, sizeof(*job));
@@ -167,7 +173,7 @@ void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_
     job->sig = sig;
     job->batch = batch;
     job->timeout_ns = timeout_ns;
-    job->gzip_level = gzip_level;
+    job->gzip = gzip;
     job->attempt = attempt;
     job->work.data = job;
     if (uv_queue_work(px->self->loop, &job->work, job_work, job_encoded) != 0) {
@@ -178,8 +184,8 @@ void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_
 
 void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len)
 {
-    if (job->gzip_level >= 0) {
-        if (!oca_gzip(msg, len, job->gzip_level, &job->body))
+    if (job->gzip) {
+        if (!oca_gzip(msg, len, OCA_GZIP_LEVEL, &job->body))
             abort();    /* zlib could not allocate its state */
     } else {
         oca_buf_append(&job->body, msg, len);

@@ -20,6 +20,10 @@
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 
+/* The compression key every push exporter has (each its own default): "gzip" or "none". */
+enum oca_push_compression { OCA_PUSH_GZIP, OCA_PUSH_NONE };
+extern const struct oca_enum_name oca_push_compression_names[];
+
 /* The exporter embeds one as its first member, so that self->state points at both. */
 struct oca_push_exporter {
     struct oca_component *self;
@@ -86,7 +90,7 @@ struct oca_push_job {
     enum oca_signal sig;
     const struct oca_batch *batch;      /* the helper's reference, until the attempt ends */
     int64_t timeout_ns;
-    int gzip_level;                     /* -1: messages are added as they are */
+    bool gzip;                          /* messages are gzipped at OCA_GZIP_LEVEL as they are added */
     struct oca_send_attempt *attempt;
     struct oca_buf body;                /* the messages, one after the other */
     size_t *ends;                       /* end offset in body of each message */
@@ -97,11 +101,11 @@ struct oca_push_job {
 };
 
 /* Starts an attempt (from the exporter's oca_exporter_ops send): encode on the pool with each
- * message gzipped at gzip_level (OCA_GZIP_LEVEL, or -1 for none), then ops->send on the loop
+ * message gzipped when gzip (at OCA_GZIP_LEVEL), then ops->send on the loop
  * thread. An attempt that cannot start (the pool refuses it), whose work is cancelled or whose
  * client is gone ends as OCA_ERR_SHUTTING_DOWN. */
 void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_ops *ops, void *exporter,
-                        enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, int gzip_level,
+                        enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, bool gzip,
                         struct oca_send_attempt *attempt);
 
 /* Thread pool, inside encode: appends one message of len bytes (gzipped when the job says so). */

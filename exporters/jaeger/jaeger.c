@@ -13,9 +13,7 @@
 
 #include "base/arena.h"
 #include "base/errors.h"
-#include "base/log.h"
 #include "base/mem.h"
-#include "codec/gzip.h"
 #include "config/diag.h"
 #include "config/fields.h"
 #include "exporters/exporterhelper/push.h"
@@ -29,20 +27,12 @@
 #define POST_SPANS_PATH "/jaeger.api_v2.CollectorService/PostSpans"
 #define MESSAGE_MAX 512
 
-enum compression { COMPRESSION_NONE, COMPRESSION_GZIP };
-
 struct jaeger_config {
     struct oca_endpoint endpoint;
     struct oca_tls_client_config tls;
     struct oca_strmap headers;
     int compression;
     struct oca_exporter_helper_config helper;
-};
-
-static const struct oca_enum_name compression_names[] = {
-    { "none", COMPRESSION_NONE },
-    { "gzip", COMPRESSION_GZIP },
-    { NULL, 0 },
 };
 
 static const struct oca_field jaeger_fields[] = {
@@ -52,7 +42,7 @@ static const struct oca_field jaeger_fields[] = {
                           "TLS towards the collector; on (verified with the system's CAs) unless "
                           "tls.insecure is true."),
     OCA_FIELD_STRING_MAP(struct jaeger_config, headers, "gRPC metadata sent with every call."),
-    OCA_FIELD_ENUM(struct jaeger_config, compression, "none", compression_names,
+    OCA_FIELD_ENUM(struct jaeger_config, compression, "none", oca_push_compression_names,
                    "Compression of the calls: gzip or none (the Collector's gRPC client default)."),
     OCA_EXPORTER_HELPER_FIELDS(struct jaeger_config, helper),
     OCA_FIELD_END,
@@ -181,7 +171,7 @@ static void send_calls(void *exporter, struct oca_push_job *job)
     /* One reference more than the calls started, so that no answer can finish the attempt before
      * every call has been started. */
     at->pending = 1;
-    enum oca_grpc_coding coding = jx->cfg->compression == COMPRESSION_GZIP ? OCA_GRPC_GZIPPED : OCA_GRPC_IDENTITY;
+    enum oca_grpc_coding coding = jx->cfg->compression == OCA_PUSH_GZIP ? OCA_GRPC_GZIPPED : OCA_GRPC_IDENTITY;
     for (size_t i = 0; i < job->n_msgs; i++) {
         size_t len;
         const uint8_t *msg = oca_push_job_msg(job, i, &len);
@@ -204,7 +194,7 @@ static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *ba
 {
     struct jaeger_exporter *jx = exporter;
     oca_push_job_start(&jx->base, &jaeger_job_ops, jx, sig, batch, timeout_ns,
-                       jx->cfg->compression == COMPRESSION_GZIP ? OCA_GZIP_LEVEL : -1, attempt);
+                       jx->cfg->compression == OCA_PUSH_GZIP, attempt);
 }
 
 static void jaeger_destroy(struct oca_component *self)

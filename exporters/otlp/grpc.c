@@ -11,7 +11,6 @@
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "codec/gzip.h"
 #include "config/diag.h"
 #include "exporters/otlp/otlp.h"
 #include "net/grpc_client.h"
@@ -28,7 +27,7 @@ static const struct oca_field otlp_grpc_fields[] = {
     OCA_FIELD_STRING(struct otlp_grpc_config, endpoint, NULL,
                      "The gRPC server to send to, host:port (required). An http:// or https:// "
                      "prefix is accepted; https:// turns TLS on even with tls.insecure."),
-    OCA_FIELD_ENUM(struct otlp_grpc_config, compression, "gzip", oca_otlpexp_compression_names,
+    OCA_FIELD_ENUM(struct otlp_grpc_config, compression, "gzip", oca_push_compression_names,
                    "Compression of each message (grpc-encoding)."),
     OCA_FIELD_SECTION(struct otlp_grpc_config, tls, struct oca_tls_client_config, oca_tls_client_fields,
                       "TLS to the server: on unless insecure is true (then plain HTTP/2)."),
@@ -112,7 +111,7 @@ static void send_call(void *exporter, struct oca_push_job *job)
     struct otlp_grpc *x = exporter;
     size_t len;
     const uint8_t *msg = oca_push_job_msg(job, 0, &len);
-    enum oca_grpc_coding coding = x->cfg->compression == OCA_OTLPEXP_GZIP ? OCA_GRPC_GZIPPED : OCA_GRPC_IDENTITY;
+    enum oca_grpc_coding coding = x->cfg->compression == OCA_PUSH_GZIP ? OCA_GRPC_GZIPPED : OCA_GRPC_IDENTITY;
     int err = oca_grpc_unary(x->base.client, x->url, export_paths[job->sig], x->base.headers, x->base.n_headers,
                              msg, len, coding, job->timeout_ns, on_reply, job);
     if (err != OCA_OK) {
@@ -128,7 +127,7 @@ static void otlp_grpc_send(void *exporter, enum oca_signal sig, struct oca_batch
 {
     struct otlp_grpc *x = exporter;
     oca_push_job_start(&x->base, &otlp_grpc_job_ops, x, sig, batch, timeout_ns,
-                       x->cfg->compression == OCA_OTLPEXP_GZIP ? OCA_GZIP_LEVEL : -1, attempt);
+                       x->cfg->compression == OCA_PUSH_GZIP, attempt);
 }
 
 static const struct oca_exporter_ops otlp_grpc_ops = { .send = otlp_grpc_send };

@@ -13,7 +13,6 @@
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "codec/gzip.h"
 #include "codec/otlp_json.h"
 #include "config/diag.h"
 #include "exporters/otlp/otlp.h"
@@ -48,7 +47,7 @@ static const struct oca_field otlp_http_fields[] = {
                      "URL for logs, used as given instead of endpoint + /v1/logs."),
     OCA_FIELD_ENUM(struct otlp_http_config, encoding, "proto", encoding_names,
                    "Body encoding: proto (application/x-protobuf) or json (application/json)."),
-    OCA_FIELD_ENUM(struct otlp_http_config, compression, "gzip", oca_otlpexp_compression_names,
+    OCA_FIELD_ENUM(struct otlp_http_config, compression, "gzip", oca_push_compression_names,
                    "Compression of each request body (Content-Encoding)."),
     OCA_FIELD_SECTION(struct otlp_http_config, tls, struct oca_tls_client_config, oca_tls_client_fields,
                       "TLS for https:// URLs (insecure is ignored: the scheme decides)."),
@@ -205,7 +204,7 @@ static void otlp_http_send(void *exporter, enum oca_signal sig, struct oca_batch
         return;
     }
     oca_push_job_start(&x->base, &otlp_http_job_ops, x, sig, batch, timeout_ns,
-                       x->cfg->compression == OCA_OTLPEXP_GZIP ? OCA_GZIP_LEVEL : -1, attempt);
+                       x->cfg->compression == OCA_PUSH_GZIP, attempt);
 }
 
 static const struct oca_exporter_ops otlp_http_ops = { .send = otlp_http_send };
@@ -231,7 +230,7 @@ static int otlp_http_create(struct oca_component *self, struct oca_diag *diag)
     size_t n = 0;
     x->fixed[n++] = header("Content-Type", cfg->encoding == OCA_ENCODING_JSON ? "application/json" : "application/x-protobuf");
     x->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
-    if (cfg->compression == OCA_OTLPEXP_GZIP)
+    if (cfg->compression == OCA_PUSH_GZIP)
         x->fixed[n++] = header("Content-Encoding", "gzip");
     oca_push_exporter_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, x->fixed, n, &otlp_http_ops, x);
     self->state = x;

@@ -17,11 +17,6 @@
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 
-enum oca_otlpexp_compression { OCA_OTLPEXP_GZIP, OCA_OTLPEXP_NONE };
-
-/* "gzip" and "none", for both exporters' compression key. */
-extern const struct oca_enum_name oca_otlpexp_compression_names[];
-
 /* The base URL of the otlp exporter's gRPC server from its endpoint: "host:port", optionally
  * written with an http:// or https:// scheme as the Collector accepts. As in the Collector's
  * configgrpc, TLS is on unless tls.insecure, and an https:// scheme turns it on regardless. On

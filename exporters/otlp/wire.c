@@ -15,12 +15,6 @@
 #include "exporters/otlp/otlp.h"
 #include "google/rpc/status.pb-c.h"
 
-const struct oca_enum_name oca_otlpexp_compression_names[] = {
-    { "gzip", OCA_OTLPEXP_GZIP },
-    { "none", OCA_OTLPEXP_NONE },
-    { NULL, 0 },
-};
-
 static const char *skip_scheme(const char *s, bool *https)
 {
     *https = false;

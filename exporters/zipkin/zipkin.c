@@ -13,9 +13,7 @@
 
 #include "base/buf.h"
 #include "base/errors.h"
-#include "base/log.h"
 #include "base/mem.h"
-#include "codec/gzip.h"
 #include "config/diag.h"
 #include "config/fields.h"
 #include "exporters/exporterhelper/push.h"
@@ -23,8 +21,6 @@
 #include "net/http_client.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
-
-enum compression { COMPRESSION_NONE, COMPRESSION_GZIP };
 
 struct zipkin_config {
     char *endpoint;
@@ -42,12 +38,6 @@ static const struct oca_enum_name format_names[] = {
     { NULL, 0 },
 };
 
-static const struct oca_enum_name compression_names[] = {
-    { "none", COMPRESSION_NONE },
-    { "gzip", COMPRESSION_GZIP },
-    { NULL, 0 },
-};
-
 static const struct oca_field zipkin_fields[] = {
     OCA_FIELD_STRING(struct zipkin_config, endpoint, NULL,
                      "URL spans are POSTed to (required), http:// or https://, e.g. "
@@ -58,7 +48,7 @@ static const struct oca_field zipkin_fields[] = {
     OCA_FIELD_STRING(struct zipkin_config, default_service_name, "<missing service name>",
                      "localEndpoint.serviceName of spans whose resource has no service.name (nor "
                      "faas.name, k8s.deployment.name or process.executable.name)."),
-    OCA_FIELD_ENUM(struct zipkin_config, compression, "none", compression_names,
+    OCA_FIELD_ENUM(struct zipkin_config, compression, "none", oca_push_compression_names,
                    "Compression of each request body (sent with Content-Encoding)."),
     OCA_FIELD_SECTION(struct zipkin_config, tls, struct oca_tls_client_config, oca_tls_client_fields,
                       "TLS for an https:// endpoint."),
@@ -178,7 +168,7 @@ static void zipkin_send(void *exporter, enum oca_signal sig, struct oca_batch *b
         return;
     }
     oca_push_job_start(&zx->base, &zipkin_job_ops, zx, sig, batch, timeout_ns,
-                       zx->cfg->compression == COMPRESSION_GZIP ? OCA_GZIP_LEVEL : -1, attempt);
+                       zx->cfg->compression == OCA_PUSH_GZIP, attempt);
 }
 
 static const struct oca_exporter_ops zipkin_ops = { .send = zipkin_send };
@@ -193,7 +183,7 @@ static int zipkin_create(struct oca_component *self, struct oca_diag *diag)
     zx->fixed[n++] =
         header("Content-Type", cfg->format == OCA_ZIPKIN_PROTO ? "application/x-protobuf" : "application/json");
     zx->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
-    if (cfg->compression == COMPRESSION_GZIP)
+    if (cfg->compression == OCA_PUSH_GZIP)
         zx->fixed[n++] = header("Content-Encoding", "gzip");
     oca_push_exporter_init(&zx->base, self, &cfg->helper, &cfg->tls, &cfg->headers, zx->fixed, n, &zipkin_ops, zx);
     self->state = zx;
