@@ -95,15 +95,14 @@ struct oca_push_job {
     struct oca_buf body;                /* the messages, one after the other */
     size_t *ends;                       /* end offset in body of each message */
     size_t n_msgs, cap_msgs;
-    void *user;                         /* the exporter's, for send and its callbacks */
     int err;                            /* of encode */
     char why[512];
 };
 
-/* Starts an attempt (from the exporter's oca_exporter_ops send): encode on the pool with each
- * message gzipped when gzip (at OCA_GZIP_LEVEL), then ops->send on the loop
- * thread. An attempt that cannot start (the pool refuses it), whose work is cancelled or whose
- * client is gone ends as OCA_ERR_SHUTTING_DOWN. */
+/* Starts an attempt (from the exporter's oca_exporter_ops send): ops->encode on the pool, each
+ * message gzipped at OCA_GZIP_LEVEL when gzip, then ops->send on the loop thread. An attempt that
+ * cannot start (the pool refuses it), whose work is cancelled or whose client is gone ends as
+ * OCA_ERR_SHUTTING_DOWN. */
 void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_ops *ops, void *exporter,
                         enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, bool gzip,
                         struct oca_send_attempt *attempt);

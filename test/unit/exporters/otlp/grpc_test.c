@@ -1,4 +1,5 @@
-/* Tests of exporters/otlp/grpc.c (and the push exporter it embeds) against the project's otlp receiver on the same loop:
+/* Tests of exporters/otlp/grpc.c (and the push exporter it embeds) against the project's otlp
+ * receiver on the same loop:
  * every signal arrives as it was sent, with the configured headers as metadata, gzip or not; a
  * permanent refusal (InvalidArgument) is counted as failed after one call and logged in gRPC's
  * words; UNAVAILABLE with RetryInfo is retried after the delay the receiver asks for, not the
