@@ -105,6 +105,12 @@ uint64_t oca_grpc_call_deadline(const struct oca_grpc_call *call);
 /* True once the call was finished (by the handler or the layer) or cancelled. */
 bool oca_grpc_call_done(const struct oca_grpc_call *call);
 
+/* From inside on_message only: takes the memory that holds msg (the message just delivered) away
+ * from the call, to keep it without a copy. Returns the start of that malloc'd block, which the
+ * caller frees with free() (msg stays at the same address inside it), or NULL when the message
+ * cannot be taken (then copy it). */
+void *oca_grpc_call_take_message(struct oca_grpc_call *call, const uint8_t *msg);
+
 /* Streaming backpressure: while paused, no on_message (nor on_half_close) is delivered, and the
  * request body is no longer consumed, so the client is stopped by HTTP/2 flow control.
  * Resume delivers the held messages before it returns (unless paused again on the way), so it may

@@ -47,25 +47,40 @@ static void on_start(struct oca_grpc_call *call)
     }
 }
 
+/* The answer, once the job is through (maybe on the thread pool meanwhile). A call that closed
+ * in the meantime cleared job->user. */
+static void on_exported(struct oca_otlp_job *job)
+{
+    struct oca_grpc_call *call = job->user;
+    if (!call)
+        return;
+    oca_grpc_call_set_data(call, oca_grpc_call_router_data(call));
+    if (job->res.err) {
+        finish_failure(call, &job->res);
+        return;
+    }
+    struct oca_buf out = { 0 };
+    oca_otlp_encode_response(job->sig, OCA_ENCODING_PROTO, &job->res, &out);
+    oca_grpc_send_message(call, (const uint8_t *)(out.data ? out.data : ""), out.len);
+    oca_grpc_finish(call, OCA_GRPC_OK, NULL, NULL, 0);
+    oca_buf_free(&out);
+}
+
+/* While its job runs the call's data is the job, and the call is paused: a unary call takes one
+ * message, so nothing more (another message, the half-close) is delivered before the answer. */
 static void on_message(struct oca_grpc_call *call, const uint8_t *msg, size_t len)
 {
     const struct oca_grpc_method *m = oca_grpc_call_method(call);
     struct oca_otlp_rx *rx = m->data;
     struct oca_otlp_listener *l = oca_grpc_call_router_data(call);
-    enum oca_signal sig = call_signal(call);
     struct oca_http_stream *s = oca_grpc_call_stream(call);
     struct oca_otlp_from from = { oca_http_stream_peer(s), s, l->include_metadata };
-    struct oca_otlp_result res;
-    oca_otlp_export(rx->self, sig, OCA_ENCODING_PROTO, msg ? msg : (const uint8_t *)"", len, 0, &from, &res);
-    if (res.err) {
-        finish_failure(call, &res);
-        return;
-    }
-    struct oca_buf out = { 0 };
-    oca_otlp_encode_response(sig, OCA_ENCODING_PROTO, &res, &out);
-    oca_grpc_send_message(call, (const uint8_t *)(out.data ? out.data : ""), out.len);
-    oca_grpc_finish(call, OCA_GRPC_OK, NULL, NULL, 0);
-    oca_buf_free(&out);
+    struct oca_otlp_job *job = oca_otlp_job_new(rx->self, call_signal(call), OCA_ENCODING_PROTO, on_exported, call);
+    oca_grpc_call_set_data(call, job);
+    oca_grpc_call_pause(call);
+    /* A message big enough for the pool is taken from the call rather than copied there. */
+    void *block = msg && len >= rx->offload_min ? oca_grpc_call_take_message(call, msg) : NULL;
+    oca_otlp_job_submit(job, msg ? msg : (const uint8_t *)"", len, block, 0, &from);
 }
 
 /* A unary call whose client ended without a message: INTERNAL, as grpc-java answers it. */
@@ -73,6 +88,14 @@ static void on_half_close(struct oca_grpc_call *call)
 {
     if (!oca_grpc_call_done(call))
         oca_grpc_finish(call, OCA_GRPC_INTERNAL, "half-closed without a request", NULL, 0);
+}
+
+/* A call gone (reset, connection closed, shutdown) before its job finished: no answer then. */
+static void on_close(struct oca_grpc_call *call)
+{
+    void *data = oca_grpc_call_data(call);
+    if (data != oca_grpc_call_router_data(call))
+        ((struct oca_otlp_job *)data)->user = NULL;
 }
 
 void oca_otlp_grpc_setup(struct oca_otlp_rx *rx, struct oca_otlp_listener *l, uint64_t max_recv_msg_size)
@@ -83,6 +106,7 @@ void oca_otlp_grpc_setup(struct oca_otlp_rx *rx, struct oca_otlp_listener *l, ui
             .on_start = on_start,
             .on_message = on_message,
             .on_half_close = on_half_close,
+            .on_close = on_close,
             .data = rx,
         };
     l->router = (struct oca_grpc_router){

@@ -21,6 +21,7 @@ struct http_req {
     enum oca_signal sig;
     enum oca_encoding enc;
     struct oca_otlp_body body;
+    struct oca_otlp_job *job;       /* the body's export, until it is answered */
     bool answered;
 };
 
@@ -281,6 +282,21 @@ static void on_body(struct oca_http_stream *s, const uint8_t *data, size_t len)
         refuse_body(r, s);
 }
 
+/* The answer, once the job is through (maybe on the thread pool meanwhile). A stream that closed
+ * in the meantime cleared job->user. */
+static void on_exported(struct oca_otlp_job *job)
+{
+    struct oca_http_stream *s = job->user;
+    if (!s)
+        return;
+    struct http_req *r = oca_http_stream_user(s);
+    r->job = NULL;
+    if (job->res.err)
+        answer_failure(r->l, s, true, r->enc, &job->res, 0, NULL);
+    else
+        answer_success(r->l, s, r->sig, r->enc, &job->res);
+}
+
 static void on_end(struct oca_http_stream *s, const uint8_t *unused, size_t unused_len)
 {
     (void)unused;
@@ -294,16 +310,16 @@ static void on_end(struct oca_http_stream *s, const uint8_t *unused, size_t unus
         refuse_body(r, s);
         return;
     }
-    struct oca_otlp_from from = { oca_http_stream_peer(s), s, r->l->include_metadata };
-    struct oca_otlp_result res;
-    oca_otlp_export(r->l->rx->self, r->sig, r->enc, r->body.data ? r->body.data : (const uint8_t *)"",
-                    r->body.len, r->body.charged, &from, &res);
+    /* The body's bytes and their budget charge go to the job. */
+    uint8_t *data = r->body.data;
+    size_t len = r->body.len, held = r->body.charged;
+    r->body.data = NULL;
+    r->body.len = r->body.cap = r->body.charged = 0;
     oca_otlp_body_free(&r->body);
     r->answered = true;
-    if (res.err)
-        answer_failure(r->l, s, true, r->enc, &res, 0, NULL);
-    else
-        answer_success(r->l, s, r->sig, r->enc, &res);
+    struct oca_otlp_from from = { oca_http_stream_peer(s), s, r->l->include_metadata };
+    r->job = oca_otlp_job_new(r->l->rx->self, r->sig, r->enc, on_exported, s);
+    oca_otlp_job_submit(r->job, data ? data : (const uint8_t *)"", len, data, held, &from);
 }
 
 static void on_close(struct oca_http_stream *s)
@@ -311,6 +327,8 @@ static void on_close(struct oca_http_stream *s)
     struct http_req *r = oca_http_stream_user(s);
     if (!r)
         return;
+    if (r->job)
+        r->job->user = NULL;
     oca_otlp_body_free(&r->body);
     free(r);
 }

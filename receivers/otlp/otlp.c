@@ -164,6 +164,13 @@ static int otlp_create(struct oca_component *self, struct oca_diag *diag)
 static int otlp_start(struct oca_component *self, uv_loop_t *loop)
 {
     struct oca_otlp_rx *rx = self->state;
+    rx->loop = loop;
+    /* With one CPU (say, pinned by taskset) the pool would only add two thread switches per
+     * request; libuv counts the CPUs the process may run on. */
+    unsigned cpus = uv_available_parallelism();
+    rx->offload_min = cpus > 1 ? OCA_OTLP_OFFLOAD_MIN : SIZE_MAX;
+    rx->max_jobs = cpus > 1 ? cpus - 1 : 0;
+    oca_otlp_pool_start(rx, loop);
     for (size_t i = 0; i < rx->n_listeners; i++) {
         struct oca_otlp_listener *l = &rx->listeners[i];
         l->server = oca_http_server_new(loop, l->server_cfg, &oca_otlp_http_handler, l, self->id);
@@ -178,8 +185,10 @@ static int otlp_start(struct oca_component *self, uv_loop_t *loop)
     return OCA_OK;
 }
 
-static void notify_done(struct oca_otlp_rx *rx)
+void oca_otlp_maybe_done(struct oca_otlp_rx *rx)
 {
+    if (!rx->shutting_down || rx->closing > 0 || rx->jobs > 0 || rx->runs > 0 || oca_otlp_pool_close(rx))
+        return;
     rx->shut_down = true;
     oca_waiters_notify(&rx->waiters, rx->self);
 }
@@ -189,13 +198,15 @@ static void on_server_closed(struct oca_http_server *srv, void *arg)
     struct oca_otlp_listener *l = arg;
     (void)srv;
     l->closed = true;
-    if (--l->rx->closing == 0)
-        notify_done(l->rx);
+    l->rx->closing--;
+    oca_otlp_maybe_done(l->rx);
 }
 
 /* Stops listening and closes every connection; requests in flight are abandoned (their clients
- * retry), while whatever was already handed on drains downstream. done fires once per call, when
- * every socket is closed. */
+ * retry), while whatever was already handed on drains downstream. Decodings still on the thread
+ * pool finish first and hand their batches on (their answers have nowhere to go), so nothing
+ * reaches the pipeline after done. done fires once per call, when every socket is closed and every
+ * job is finished. */
 static void otlp_shutdown(struct oca_component *self, oca_done_cb done)
 {
     struct oca_otlp_rx *rx = self->state;
@@ -210,8 +221,7 @@ static void otlp_shutdown(struct oca_component *self, oca_done_cb done)
             oca_http_server_close(l->server, on_server_closed, l);
         }
     }
-    if (rx->closing == 0)
-        notify_done(rx);
+    oca_otlp_maybe_done(rx);
 }
 
 static void otlp_destroy(struct oca_component *self)

@@ -1,7 +1,8 @@
 /* The otlp receiver's parts, shared by the files of receivers/otlp/ (and their tests and the fuzz
  * harness); nothing outside this folder includes it. otlp.c is the component (config, listeners,
  * lifecycle), http.c serves OTLP/HTTP, grpc.c the three gRPC Export methods, body.c turns a request
- * body into bytes (media type, Content-Encoding, size limits, the memory budget) and export.c
+ * body into bytes (media type, Content-Encoding, size limits, the memory budget), job.c carries one
+ * request through decoding (inline or on libuv's thread pool) to the pipeline, and export.c
  * decodes, hands on and answers: the one place where an error code becomes a wire status. */
 #ifndef OCA_RECEIVERS_OTLP_OTLP_H
 #define OCA_RECEIVERS_OTLP_OTLP_H
@@ -67,13 +68,48 @@ struct oca_otlp_listener {
 struct oca_otlp_rx {
     struct oca_component *self;
     const struct oca_otlp_config *cfg;
+    uv_loop_t *loop;
     struct oca_otlp_listener listeners[2];
     size_t n_listeners;
     struct oca_grpc_method methods[OCA_SIGNAL_COUNT];
+    /* Requests of at least this many bytes are decoded on libuv's thread pool (job.c); SIZE_MAX
+     * (one usable CPU) decodes everything on the loop thread. Set by start; tests may change it. */
+    size_t offload_min;
+    /* At most this many runners (uv_work items that decode waiting jobs until none is left) and
+     * as many jobs waiting for them; past that the loop thread decodes itself, so every CPU
+     * decodes and no queue of copied requests builds up. Set by start (CPUs - 1). */
+    size_t max_jobs;
+    /* Shared with the runners, under lock: the jobs waiting for a runner and those decoded, in
+     * order, and how many runners are working. decoded_async wakes the loop thread for the
+     * decoded ones. pool_live: lock and decoded_async exist (from start until shutdown). */
+    uv_mutex_t lock;
+    struct oca_otlp_job *waiting, *waiting_tail, *decoded, *decoded_tail;
+    size_t n_waiting, runners;
+    uv_async_t decoded_async;
+    bool pool_live, pool_closing;
+    /* Loop thread only: jobs handed to the pool and not finished, runner work items not
+     * completed, and jobs ever handed over (tests). */
+    size_t jobs, runs;
+    uint64_t offloaded;
     struct oca_waiters waiters;                     /* shutdown callers to notify */
     size_t closing;                                 /* listeners still closing */
     bool shutting_down, shut_down;
 };
+
+/* The smallest request body (bytes after decompression) worth decoding on the thread pool when the
+ * process may use several CPUs: below it, handing the work over and back costs the loop thread
+ * about as much as decoding it there (measured: see docs/design-notes.md, "Performance"). */
+#define OCA_OTLP_OFFLOAD_MIN ((size_t)8 << 10)
+
+/* Shutdown finishes once every listener is closed and no job is left (otlp.c); job.c calls this
+ * when a job finishes. */
+void oca_otlp_maybe_done(struct oca_otlp_rx *rx);
+
+/* The pool side of rx (job.c): start sets it up on loop; close, once no job and no runner is left,
+ * closes it and calls oca_otlp_maybe_done when it is gone (true), or returns false when there is
+ * nothing to close. */
+void oca_otlp_pool_start(struct oca_otlp_rx *rx, uv_loop_t *loop);
+bool oca_otlp_pool_close(struct oca_otlp_rx *rx);
 
 /* Seconds a client is asked to wait (Retry-After, RetryInfo) after a retryable refusal. */
 #define OCA_OTLP_RETRY_AFTER_S 1
@@ -175,19 +211,69 @@ struct oca_otlp_from {
     bool include_metadata;
 };
 
+/* One Export request from its bytes to its outcome (job.c). The loop thread charges the memory
+ * budget, prepares the batch (with its client) and later hands the batch on and answers; the
+ * decoding in between, a pure function of the bytes, runs on the loop thread or on libuv's thread
+ * pool (see oca_otlp_rx.offload_min). Fields are the job's own; callers read res and user in done. */
+struct oca_otlp_job;
+typedef void (*oca_otlp_job_cb)(struct oca_otlp_job *job);
+
+struct oca_otlp_job {
+    struct oca_otlp_job *next;      /* in the receiver's waiting or decoded list */
+    struct oca_component *self;
+    struct oca_otlp_rx *rx;         /* self->state; NULL (a bare component in tests): always inline */
+    enum oca_signal sig;
+    enum oca_encoding enc;
+    const uint8_t *data;            /* the request bytes until decoded */
+    size_t len;
+    uint8_t *owned;                 /* the malloc'd block holding data, when the job frees it */
+    uint8_t *copy;                  /* data when copied for the pool (oca_arena_block_new) */
+    size_t held;                    /* budget bytes held for data (the caller's, or handed over) */
+    size_t own;                     /* budget bytes charged for data that is not held (gRPC) */
+    size_t estimate;                /* JSON: charged for the decoding until the arena's size is known */
+    uint64_t refused;               /* items of a request refused for memory */
+    struct oca_batch *batch;
+    struct oca_otlp_result res;
+    oca_otlp_job_cb done;
+    void *user;                     /* the caller's (its stream or call); cleared by it when that goes */
+    char peer[64];                  /* for the log line of a refusal */
+};
+
+/* A new job for self (an otlp receiver, or any component without state: then always inline).
+ * done runs once on the loop thread, after the pipeline had the batch, with job->res set; it
+ * answers the client when job->user is still set. The job is freed when done returns. */
+struct oca_otlp_job *oca_otlp_job_new(struct oca_component *self, enum oca_signal sig, enum oca_encoding enc,
+                                      oca_otlp_job_cb done, void *user);
+/* Decodes data and hands it on; done may run before this returns (a small request, or an error
+ * found before decoding). owned: NULL when data is the caller's, valid during this call only (it
+ * is copied when decoding goes to the pool), else a malloc'd block holding data (data itself, or
+ * a gRPC message inside the deframer's buffer), which the job frees. held: budget bytes the
+ * caller held for data, handed over (the job gives them back). from may be NULL and is used
+ * before this returns. */
+void oca_otlp_job_submit(struct oca_otlp_job *job, const uint8_t *data, size_t len, uint8_t *owned, size_t held,
+                         const struct oca_otlp_from *from);
+
+/* The steps of a job's decoding (export.c). begin, on the loop thread: charges the budget for
+ * job->data (unless held), sets up job->batch with the client from from; run, on any thread:
+ * decodes into job->batch (NULL after an error); both return OCA_OK or the error also set in
+ * job->res. give_back, on the loop thread: counts the items of a request refused for memory, frees owned
+ * data and gives its budget bytes back (held too when held_too). */
+int oca_otlp_decode_begin(struct oca_otlp_job *job, const struct oca_otlp_from *from);
+int oca_otlp_decode_run(struct oca_otlp_job *job);
+void oca_otlp_decode_give_back(struct oca_otlp_job *job, bool held_too);
+/* The loop thread's end of a job: hands a decoded batch to self's next consumer of sig, with the
+ * pipeline's refusals turned into the codes the wire statuses come from (a retryable refusal stays
+ * as it is; a permanent one becomes OCA_ERR_INVALID), counts a memory refusal's items as refused,
+ * drops the batch and logs a failure at debug level with the peer. */
+void oca_otlp_hand_on(struct oca_otlp_job *job);
+
 /* Decodes one request into a new batch (refs = 1) charged to the budget (batch->charged), with its
- * client set from from (may be NULL). held is how many budget bytes the caller holds for data
- * already (an HTTP body); 0 means data is someone else's buffer (a gRPC message), which is then
- * charged for the duration of the decoding. On error *out is NULL and res says why. */
+ * client set from from (may be NULL), on the calling thread (tests, fuzzing). held is how many
+ * budget bytes the caller holds for data already (an HTTP body), and keeps; 0 means data is
+ * someone else's buffer (a gRPC message), which is then charged for the duration of the decoding.
+ * On error *out is NULL and res says why. */
 int oca_otlp_decode(enum oca_signal sig, enum oca_encoding enc, const uint8_t *data, size_t len, size_t held,
                     const struct oca_otlp_from *from, struct oca_batch **out, struct oca_otlp_result *res);
-
-/* Decodes and hands the request to self's next consumer of sig; res gets the outcome, with the
- * pipeline's refusals turned into the codes the wire statuses come from (a retryable refusal stays
- * as it is; a permanent one becomes OCA_ERR_INVALID). Failed requests are logged at debug level
- * with the peer. */
-void oca_otlp_export(struct oca_component *self, enum oca_signal sig, enum oca_encoding enc, const uint8_t *data,
-                     size_t len, size_t held, const struct oca_otlp_from *from, struct oca_otlp_result *res);
 
 /* Sets res to err with a printf-style message. */
 void oca_otlp_result_set(struct oca_otlp_result *res, int err, const char *fmt, ...)

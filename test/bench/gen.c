@@ -2,7 +2,9 @@
  * ExportTraceServiceRequest of 100 spans, each with 10 string attributes whose keys and values are
  * 20 characters (the OpenTelemetry SDK benchmark spec), under a resource with service.name,
  * service.version and service.instance.id. Usage: gen OUTDIR; writes traces.pb (the protobuf
- * body), traces.grpc (the same with gRPC's 5-byte prefix) and traces.json (OTLP/JSON). */
+ * body), traces.grpc (the same with gRPC's 5-byte prefix) and traces.json (OTLP/JSON), and the
+ * OpenCensus twin for test/bench/oc_load.c: oc-first.grpc (an OpenCensus ExportTraceServiceRequest
+ * of the same spans with the Node, framed) and oc-next.grpc (the same without the Node). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "codec/otlp_json.h"
+#include "opencensus/proto/agent/trace/v1/trace_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "payload.h"
 
@@ -76,6 +79,66 @@ static Span *make_span(struct oca_arena *a, size_t k, uint64_t t0)
     return sp;
 }
 
+/* The OpenCensus form of the same span (ids, name, times, attributes), as an exporter of the
+ * OpenCensus Agent protocol sends it. */
+static Opencensus__Proto__Trace__V1__TruncatableString *oc_string(struct oca_arena *a, const char *v)
+{
+    Opencensus__Proto__Trace__V1__TruncatableString *t = oca_arena_alloc(a, sizeof(*t));
+    opencensus__proto__trace__v1__truncatable_string__init(t);
+    t->value = oca_arena_strdup(a, v);
+    return t;
+}
+
+static Google__Protobuf__Timestamp *oc_time(struct oca_arena *a, uint64_t ns)
+{
+    Google__Protobuf__Timestamp *t = oca_arena_alloc(a, sizeof(*t));
+    google__protobuf__timestamp__init(t);
+    t->seconds = (int64_t)(ns / 1000000000);
+    t->nanos = (int32_t)(ns % 1000000000);
+    return t;
+}
+
+static Opencensus__Proto__Trace__V1__Span *oc_span(struct oca_arena *a, const Span *o)
+{
+    Opencensus__Proto__Trace__V1__Span *sp = oca_arena_alloc(a, sizeof(*sp));
+    opencensus__proto__trace__v1__span__init(sp);
+    sp->trace_id = o->trace_id;
+    sp->span_id = o->span_id;
+    sp->parent_span_id = o->parent_span_id;
+    sp->name = oc_string(a, o->name);
+    sp->kind = OPENCENSUS__PROTO__TRACE__V1__SPAN__SPAN_KIND__SERVER;
+    sp->start_time = oc_time(a, o->start_time_unix_nano);
+    sp->end_time = oc_time(a, o->end_time_unix_nano);
+    sp->attributes = oca_arena_alloc(a, sizeof(*sp->attributes));
+    opencensus__proto__trace__v1__span__attributes__init(sp->attributes);
+    sp->attributes->n_attribute_map = o->n_attributes;
+    sp->attributes->attribute_map = oca_arena_alloc(a, o->n_attributes * sizeof(*sp->attributes->attribute_map));
+    for (size_t j = 0; j < o->n_attributes; j++) {
+        Opencensus__Proto__Trace__V1__Span__Attributes__AttributeMapEntry *e = oca_arena_alloc(a, sizeof(*e));
+        opencensus__proto__trace__v1__span__attributes__attribute_map_entry__init(e);
+        e->key = o->attributes[j]->key;
+        e->value = oca_arena_alloc(a, sizeof(*e->value));
+        opencensus__proto__trace__v1__attribute_value__init(e->value);
+        e->value->value_case = OPENCENSUS__PROTO__TRACE__V1__ATTRIBUTE_VALUE__VALUE_STRING_VALUE;
+        e->value->string_value = oc_string(a, o->attributes[j]->value->string_value);
+        sp->attributes->attribute_map[j] = e;
+    }
+    return sp;
+}
+
+/* m packed behind gRPC's 5-byte prefix, malloc'd. */
+static uint8_t *framed(const ProtobufCMessage *m, size_t *len)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *out = malloc(n + 5);
+    if (!out)
+        exit(1);
+    protobuf_c_message_pack(m, out + 5);
+    bench_grpc_prefix(out, n);
+    *len = n + 5;
+    return out;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -116,20 +179,44 @@ int main(int argc, char **argv)
     req.n_resource_spans = 1;
     req.resource_spans = &rs;
 
-    size_t n = protobuf_c_message_get_packed_size(&req.base);
-    uint8_t *framed = malloc(n + 5);
-    if (!framed)
-        return 1;
-    protobuf_c_message_pack(&req.base, framed + 5);
-    bench_grpc_prefix(framed, n);
+    size_t n;
+    uint8_t *grpc = framed(&req.base, &n);
+    n -= 5;
 
     struct oca_buf json = { 0 };
     oca_otlp_json_encode(&req.base, &json);
 
-    int rc = bench_write_file(argv[1], "traces.pb", framed + 5, n) | bench_write_file(argv[1], "traces.grpc", framed, n + 5) |
-             bench_write_file(argv[1], "traces.json", json.data, json.len);
-    printf("payload: %d spans, protobuf %zu bytes, grpc %zu bytes, json %zu bytes\n", SPANS, n, n + 5, json.len);
-    free(framed);
+    Opencensus__Proto__Agent__Common__V1__ProcessIdentifier id;
+    opencensus__proto__agent__common__v1__process_identifier__init(&id);
+    id.host_name = "bench-host";
+    id.pid = 4242;
+    Opencensus__Proto__Agent__Common__V1__ServiceInfo svc;
+    opencensus__proto__agent__common__v1__service_info__init(&svc);
+    svc.name = "bench-service";
+    Opencensus__Proto__Agent__Common__V1__Node node;
+    opencensus__proto__agent__common__v1__node__init(&node);
+    node.identifier = &id;
+    node.service_info = &svc;
+    Opencensus__Proto__Agent__Trace__V1__ExportTraceServiceRequest oc;
+    opencensus__proto__agent__trace__v1__export_trace_service_request__init(&oc);
+    oc.n_spans = SPANS;
+    oc.spans = oca_arena_alloc(a, SPANS * sizeof(*oc.spans));
+    for (size_t k = 0; k < SPANS; k++)
+        oc.spans[k] = oc_span(a, ss->spans[k]);
+    size_t oc_next_len, oc_first_len;
+    uint8_t *oc_next = framed(&oc.base, &oc_next_len);
+    oc.node = &node;
+    uint8_t *oc_first = framed(&oc.base, &oc_first_len);
+
+    int rc = bench_write_file(argv[1], "traces.pb", grpc + 5, n) | bench_write_file(argv[1], "traces.grpc", grpc, n + 5) |
+             bench_write_file(argv[1], "traces.json", json.data, json.len) |
+             bench_write_file(argv[1], "oc-first.grpc", oc_first, oc_first_len) |
+             bench_write_file(argv[1], "oc-next.grpc", oc_next, oc_next_len);
+    printf("payload: %d spans, protobuf %zu bytes, grpc %zu bytes, json %zu bytes, opencensus %zu bytes\n", SPANS, n,
+           n + 5, json.len, oc_next_len - 5);
+    free(grpc);
+    free(oc_first);
+    free(oc_next);
     oca_buf_free(&json);
     oca_arena_destroy(a);
     return rc;

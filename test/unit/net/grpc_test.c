@@ -211,6 +211,34 @@ static void pause_message(struct oca_grpc_call *call, const uint8_t *msg, size_t
     }
 }
 
+/* Keeps every message by taking its memory (oca_grpc_call_take_message) and answers at the
+ * half-close with all of them, read from the taken blocks, so a block reused or freed by the call
+ * would show in the answer (and under ASan). */
+static struct { void *block[8]; const uint8_t *msg[8]; size_t len[8]; int n, untaken; } kept;
+
+static void take_message(struct oca_grpc_call *call, const uint8_t *msg, size_t len)
+{
+    void *block = oca_grpc_call_take_message(call, msg);
+    if (!block || kept.n == 8) {
+        kept.untaken++;
+        return;
+    }
+    assert_true((const uint8_t *)block <= msg);
+    kept.block[kept.n] = block;
+    kept.msg[kept.n] = msg;
+    kept.len[kept.n++] = len;
+}
+
+static void take_half_close(struct oca_grpc_call *call)
+{
+    for (int i = 0; i < kept.n; i++) {
+        assert_int_equal(oca_grpc_send_message(call, kept.msg[i], kept.len[i]), OCA_OK);
+        free(kept.block[i]);
+    }
+    kept.n = 0;
+    assert_int_equal(oca_grpc_finish(call, OCA_GRPC_OK, NULL, NULL, 0), OCA_OK);
+}
+
 static const uint8_t details[] = { 0x08, 0x0e, 0x12, 0x03, 'n', 'o', '!' };
 
 static void fail_message(struct oca_grpc_call *call, const uint8_t *msg, size_t len)
@@ -237,6 +265,7 @@ static const struct oca_grpc_method methods[] = {
     { .path = "/test.Echo/Pause", .on_message = pause_message, .on_half_close = echo_half_close,
       .on_close = echo_close },
     { .path = "/test.Echo/Never", .on_message = NULL, .on_close = echo_close },
+    { .path = "/test.Echo/Take", .on_message = take_message, .on_half_close = take_half_close },
     { .path = "/test.Echo/Fail", .on_message = fail_message, .on_close = echo_close },
     { .path = "/test.Echo/Err", .on_message = err_message, .on_close = echo_close },
 };
@@ -374,6 +403,46 @@ static void test_gzip_message_and_metadata(void **state)
     assert_string_equal(f.echo.authz, "Bearer t");
     assert_int_equal(st->body.len, 5 + sizeof(plain) + 5 + 3);
     assert_memory_equal(st->body.data + 5, plain, sizeof(plain));
+    oca_buf_free(&gz);
+    oca_buf_free(&wire);
+    nt_h2_close(&h);
+    stop(&f);
+}
+
+/* Messages taken from the call (identity ones in one DATA frame, then gzip ones) keep their bytes
+ * after the call has moved on to the next message. */
+static void test_taken_messages_stay_intact(void **state)
+{
+    (void)state;
+    struct fixture f;
+    start(&f, 0);
+    struct nt_h2 h;
+    assert_true(nt_h2_connect(&h, &f.t.loop, oca_http_server_port(f.t.srv)));
+    struct oca_buf wire = { 0 };
+    frame(&wire, 0, "first", 5);
+    frame(&wire, 0, "second!", 7);
+    frame(&wire, 0, "3", 1);
+    memset(&kept, 0, sizeof(kept));
+    struct nt_h2_stream *st = call(&h, "/test.Echo/Take", &wire, wire.len, NULL);
+    assert_int_equal(grpc_status(st), 0);
+    assert_int_equal(kept.untaken, 0);
+    assert_int_equal(st->body.len, wire.len);
+    assert_memory_equal(st->body.data, wire.data, wire.len);
+    char plain[3000];
+    for (size_t i = 0; i < sizeof(plain); i++)
+        plain[i] = (char)('k' + i % 5);
+    struct oca_buf gz = { 0 };
+    gzip_bytes(plain, sizeof(plain), &gz);
+    oca_buf_reset(&wire);
+    frame(&wire, 1, gz.data, gz.len);
+    frame(&wire, 1, gz.data, gz.len);
+    const char *hdrs[] = { "content-type", "application/grpc", "grpc-encoding", "gzip", NULL };
+    st = call(&h, "/test.Echo/Take", &wire, 100, hdrs);
+    assert_int_equal(grpc_status(st), 0);
+    assert_int_equal(kept.untaken, 0);
+    assert_int_equal(st->body.len, 2 * (5 + sizeof(plain)));
+    assert_memory_equal(st->body.data + 5, plain, sizeof(plain));
+    assert_memory_equal(st->body.data + 10 + sizeof(plain), plain, sizeof(plain));
     oca_buf_free(&gz);
     oca_buf_free(&wire);
     nt_h2_close(&h);
@@ -642,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_timeout_and_percent),
         cmocka_unit_test(test_unary_split_and_batched),
         cmocka_unit_test(test_gzip_message_and_metadata),
+        cmocka_unit_test(test_taken_messages_stay_intact),
         cmocka_unit_test(test_oversize_message),
         cmocka_unit_test(test_unknown_method_and_encoding),
         cmocka_unit_test(test_deadline_exceeded),

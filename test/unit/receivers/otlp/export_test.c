@@ -184,6 +184,11 @@ static int refuse_consume(struct oca_consumer *c, enum oca_signal sig, struct oc
     return ((struct h_fake *)c)->refuse_with;
 }
 
+static void keep_result(struct oca_otlp_job *job)
+{
+    *(struct oca_otlp_result *)job->user = job->res;
+}
+
 static void test_pipeline_refusals_map_to_statuses(void **state)
 {
     (void)state;
@@ -205,8 +210,11 @@ static void test_pipeline_refusals_map_to_statuses(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fake.refuse_with = cases[i].refusal;
-        oca_otlp_export(&comp, OCA_SIGNAL_TRACES, OCA_ENCODING_JSON, (const uint8_t *)traces_json,
-                        strlen(traces_json), 0, NULL, &res);
+        /* A component without state: the job runs inline, done before submit returns. */
+        struct oca_otlp_job *job = oca_otlp_job_new(&comp, OCA_SIGNAL_TRACES, OCA_ENCODING_JSON, keep_result, &res);
+        res.err = -12345;
+        oca_otlp_job_submit(job, (const uint8_t *)traces_json, strlen(traces_json), NULL, 0, NULL);
+        assert_int_not_equal(res.err, -12345);
         assert_int_equal(res.err, cases[i].err);
         assert_int_equal(oca_otlp_http_status(&res), cases[i].http);
         assert_int_equal(oca_otlp_grpc_status(&res), cases[i].grpc);

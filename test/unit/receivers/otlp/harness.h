@@ -77,6 +77,10 @@ static H_UNUSED int h_config(struct oca_arena *arena, const char *yaml, void **c
     return oca_otlp_receiver.validate(*cfg, diag);
 }
 
+/* Set by a test program's main before its second run: every request, however small, is decoded
+ * on libuv's thread pool (h_start lowers the receiver's offload threshold to 0). */
+static H_UNUSED bool h_offload_all;
+
 /* The receiver with yaml as config, started, every signal wired to the fake consumer (a signal
  * whose bit is in unwired is left without a pipeline). */
 static H_UNUSED void h_start(struct h_rx *h, const char *yaml, unsigned unwired)
@@ -100,7 +104,18 @@ static H_UNUSED void h_start(struct h_rx *h, const char *yaml, unsigned unwired)
         h->comp.next[s] = (unwired & (1u << s)) ? NULL : &h->fake.base;
     assert_int_equal(oca_otlp_receiver.create(&h->comp, NULL), OCA_OK);
     assert_int_equal(oca_otlp_receiver.start(&h->comp, &h->loop), OCA_OK);
+    if (h_offload_all) {
+        struct oca_otlp_rx *rx = h->comp.state;
+        rx->offload_min = 0;
+        rx->max_jobs = SIZE_MAX;
+    }
 }
+
+/* Runs a test program's group twice: decoding as configured (small requests inline), then every
+ * request on the thread pool. */
+#define H_RUN_BOTH_WAYS(tests) \
+    (cmocka_run_group_tests_name("decoding inline", tests, NULL, NULL) | \
+     (h_offload_all = true, cmocka_run_group_tests_name("decoding on the thread pool", tests, NULL, NULL)))
 
 static H_UNUSED uint16_t h_port(struct h_rx *h, size_t listener)
 {
@@ -145,6 +160,10 @@ static H_UNUSED bool h_done(void *arg) { return ((struct h_rx *)arg)->done_calls
  * memory budget is back to zero. */
 static H_UNUSED void h_stop(struct h_rx *h)
 {
+    struct oca_otlp_rx *rx = h->comp.state;
+    /* In the second run, whatever was decoded went through the pool. */
+    if (h_offload_all && rx->offloaded == 0 && h->fake.n > 0)
+        fail_msg("nothing was decoded on the thread pool");
     oca_otlp_receiver.shutdown(&h->comp, h_on_done);
     assert_true(h_run_until(&h->loop, h_done, h, 10000));
     oca_otlp_receiver.destroy(&h->comp);
@@ -520,10 +539,10 @@ static H_UNUSED bool h_grpc_finished(void *arg)
 static H_UNUSED void h_grpc_closed(uv_handle_t *hd) { ((struct h_grpc *)hd->data)->closed = true; }
 static H_UNUSED bool h_grpc_is_closed(void *arg) { return ((struct h_grpc *)arg)->closed; }
 
-/* One unary call of path with msg (framed here, uncompressed unless gzip_msg) and extra headers
- * (name, value pairs, NULL-terminated); waits for the stream to close. The caller frees g->data. */
-static H_UNUSED void h_grpc_call(uv_loop_t *loop, uint16_t port, const char *path, const uint8_t *msg, size_t len,
-                                 bool gzip_msg, const char *const *extra, struct h_grpc *g)
+/* Starts one unary call of path with msg (framed here, uncompressed unless gzip_msg) and extra
+ * headers (name, value pairs, NULL-terminated); h_grpc_end waits for the stream to close. */
+static H_UNUSED void h_grpc_begin(uv_loop_t *loop, uint16_t port, const char *path, const uint8_t *msg, size_t len,
+                                  bool gzip_msg, const char *const *extra, struct h_grpc *g)
 {
     memset(g, 0, sizeof(*g));
     g->grpc_status = -1;
@@ -579,13 +598,27 @@ static H_UNUSED void h_grpc_call(uv_loop_t *loop, uint16_t port, const char *pat
     struct sockaddr_in addr;
     uv_ip4_addr("127.0.0.1", port, &addr);
     assert_int_equal(uv_tcp_connect(&g->connect, &g->tcp, (const struct sockaddr *)&addr, h_grpc_connected), 0);
+}
+
+/* Waits for the call's stream to close (or the connection to end), then closes the connection.
+ * The caller frees g->data. */
+static H_UNUSED void h_grpc_end(uv_loop_t *loop, struct h_grpc *g)
+{
     h_run_until(loop, h_grpc_finished, g, 10000);
     uv_close((uv_handle_t *)&g->tcp, h_grpc_closed);
     h_run_until(loop, h_grpc_is_closed, g, 5000);
     nghttp2_session_del(g->session);
     g->session = NULL;
-    free(framed);
+    free((void *)(uintptr_t)g->req);
     g->req = NULL;
+}
+
+/* h_grpc_begin, then h_grpc_end. */
+static H_UNUSED void h_grpc_call(uv_loop_t *loop, uint16_t port, const char *path, const uint8_t *msg, size_t len,
+                                 bool gzip_msg, const char *const *extra, struct h_grpc *g)
+{
+    h_grpc_begin(loop, port, path, msg, len, gzip_msg, extra, g);
+    h_grpc_end(loop, g);
 }
 
 #endif

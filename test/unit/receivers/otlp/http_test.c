@@ -532,5 +532,5 @@ int main(void)
         cmocka_unit_test(test_include_metadata_and_custom_paths),
         cmocka_unit_test(test_grpc_listener_serves_http),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return H_RUN_BOTH_WAYS(tests);
 }
