@@ -86,13 +86,15 @@ static void put_base64(struct oca_buf *out, const ProtobufCBinaryData *b)
     out->data[out->len] = '\0';
 }
 
-/* The length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one, with
- * Go's rules: no overlong forms, no surrogates, nothing above U+10FFFF. *cp gets the code point. */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+size_t oca_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
     unsigned char c = s[0];
     size_t len;
     uint32_t v, min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
     if (c < 0xc2 || c > 0xf4)
         return 0;
     if (c < 0xe0) {
@@ -115,7 +117,6 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
-/* ASCII that Go's JSON encoder copies as it is. */
 static bool plain_ascii(unsigned char c, bool escape_html)
 {
     return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && !(escape_html && (c == '<' || c == '>' || c == '&'));
@@ -144,7 +145,7 @@ static void put_json_string(struct oca_buf *out, const char *str, size_t n, bool
             continue;
         }
         uint32_t cp = 0;
-        size_t len = utf8_seq(s + i, n - i, &cp);
+        size_t len = oca_utf8_next(s + i, n - i, &cp);
         if (len == 0) {
             oca_buf_puts(out, "\\ufffd");
             i++;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "opentelemetry/proto/common/v1/common.pb-c.h"
@@ -25,6 +26,11 @@ void oca_anyvalue_append_string(struct oca_buf *out, const Opentelemetry__Proto_
  * encoder refuses; out then holds a partial text the caller discards. */
 bool oca_anyvalue_append_json_map(struct oca_buf *out, Opentelemetry__Proto__Common__V1__KeyValue *const *kvs,
                                   size_t n, bool escape_html);
+
+/* The length of the UTF-8 sequence at s (at most n > 0 bytes; 1 for ASCII) with its code point in
+ * *cp, or 0 when the byte at s starts no valid one by Go's rules (no overlong forms, no surrogates,
+ * nothing above U+10FFFF), which Go's encoders replace with U+FFFD. */
+size_t oca_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* A double as Go's encoding/json writes it ("1.5", "1e+21", "1e-7", "-0"); finite values only.
  * buf must hold 32 bytes; returns buf. */

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
 
 #include "base/buf.h"
 #include "base/errors.h"
 #include "base/mem.h"
+#include "codec/gzip.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 #include "net/grpc.h"
@@ -219,44 +219,29 @@ static void call_done(void *arg, const struct oca_http_response *r)
 
 /* The framed message: 5-byte prefix (compressed flag, big-endian length), then msg, gzipped when
  * asked (falls back to identity if zlib fails, which then says so in the flag). */
-static bool frame(const uint8_t *msg, size_t len, bool gzip, uint8_t **out, size_t *out_len)
+static bool frame(const uint8_t *msg, size_t len, enum oca_grpc_coding coding, uint8_t **out, size_t *out_len)
 {
-    size_t cap = 5 + len;
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (gzip && deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK) {
-        size_t bound = deflateBound(&z, len);
-        uint8_t *buf = oca_xmalloc(5 + bound);
-        z.next_in = (Bytef *)(uintptr_t)msg;
-        z.avail_in = (uInt)len;
-        z.next_out = buf + 5;
-        z.avail_out = (uInt)bound;
-        int rc = deflate(&z, Z_FINISH);
-        size_t n = z.total_out;
-        deflateEnd(&z);
-        if (rc == Z_STREAM_END && n <= UINT32_MAX) {
-            buf[0] = 1;
-            buf[1] = (uint8_t)(n >> 24);
-            buf[2] = (uint8_t)(n >> 16);
-            buf[3] = (uint8_t)(n >> 8);
-            buf[4] = (uint8_t)n;
-            *out = buf;
-            *out_len = 5 + n;
-            return true;
-        }
-        free(buf);
+    struct oca_buf buf = { 0 };
+    oca_buf_append(&buf, "\0\0\0\0\0", 5);
+    bool compressed = coding == OCA_GRPC_GZIPPED;
+    if (compressed)
+        oca_buf_append(&buf, msg, len);
+    else if (coding == OCA_GRPC_GZIP)
+        compressed = oca_gzip(msg, len, OCA_GZIP_LEVEL, &buf) && buf.len - 5 <= UINT32_MAX;
+    if (!compressed) {
+        buf.len = 5;
+        oca_buf_append(&buf, msg, len);
     }
-    uint8_t *buf = oca_xmalloc(cap);
-    buf[0] = 0;
-    buf[1] = (uint8_t)(len >> 24);
-    buf[2] = (uint8_t)(len >> 16);
-    buf[3] = (uint8_t)(len >> 8);
-    buf[4] = (uint8_t)len;
-    if (len)
-        memcpy(buf + 5, msg, len);
-    *out = buf;
-    *out_len = cap;
-    return false;
+    size_t n = buf.len - 5;
+    uint8_t *p = (uint8_t *)buf.data;
+    p[0] = compressed ? 1 : 0;
+    p[1] = (uint8_t)(n >> 24);
+    p[2] = (uint8_t)(n >> 16);
+    p[3] = (uint8_t)(n >> 8);
+    p[4] = (uint8_t)n;
+    *out = p;
+    *out_len = buf.len;
+    return compressed;
 }
 
 /* grpc-timeout: at most 8 digits, in the finest unit that fits (rounded up, never shorter). */
@@ -277,12 +262,12 @@ static void format_timeout(int64_t ns, char *out, size_t cap)
 
 int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *path,
                    const struct oca_http_header *md, size_t n_md, const uint8_t *msg, size_t msg_len,
-                   bool gzip, int64_t timeout_ns, oca_grpc_done_cb done, void *arg)
+                   enum oca_grpc_coding coding, int64_t timeout_ns, oca_grpc_done_cb done, void *arg)
 {
     struct call *call = oca_xcalloc(1, sizeof(*call));
     call->done = done;
     call->arg = arg;
-    bool compressed = frame(msg, msg_len, gzip, &call->body, &call->body_len);
+    bool compressed = frame(msg, msg_len, coding, &call->body, &call->body_len);
     size_t bl = strlen(base_url);
     while (bl > 0 && base_url[bl - 1] == '/')
         bl--;

@@ -36,14 +36,24 @@ struct oca_grpc_result {
  * res is valid only during the call. */
 typedef void (*oca_grpc_done_cb)(void *arg, const struct oca_grpc_result *res);
 
+/* What oca_grpc_unary does with the message. (A change to the issue 7 contract, which had a bool
+ * gzip: compressing a large message takes long enough that exporters do it on libuv's thread pool
+ * and hand over the result.) */
+enum oca_grpc_coding {
+    OCA_GRPC_IDENTITY,      /* sent as it is */
+    OCA_GRPC_GZIP,          /* gzip-compressed here, on the calling thread, at OCA_GZIP_LEVEL */
+    OCA_GRPC_GZIPPED,       /* already a gzip stream (compressed by the caller): sent as given */
+};
+
 /* Calls path ("/opentelemetry.proto.collector.trace.v1.TraceService/Export") on the server at
  * base_url ("http://host:port" for h2c, "https://host:port" for TLS). md are extra metadata
- * headers. msg is copied (framed, and compressed when gzip), so the caller may free it on return.
+ * headers. msg is copied (framed, and compressed as coding says), so the caller may free it on
+ * return; a compressed message goes with grpc-encoding: gzip.
  * timeout_ns > 0 is sent as grpc-timeout and bounds the call. Returns OCA_OK or
  * OCA_ERR_SHUTTING_DOWN (the client is closing; done will not run). */
 int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *path,
                    const struct oca_http_header *md, size_t n_md, const uint8_t *msg, size_t msg_len,
-                   bool gzip, int64_t timeout_ns, oca_grpc_done_cb done, void *arg);
+                   enum oca_grpc_coding coding, int64_t timeout_ns, oca_grpc_done_cb done, void *arg);
 
 /* Reads a unary response: body (the HTTP/2 DATA bytes) and the headers and trailers of r, into res
  * (which points into body and r, and into scratch for decompressed or decoded parts; scratch must

@@ -1,7 +1,8 @@
 /* The jaeger exporter: sends traces to a Jaeger collector's gRPC api_v2 CollectorService/PostSpans
  * (port 14250), as the Collector's jaeger exporter did. Each batch is translated (translate.c) into
  * one Jaeger Batch per resource, and each of those goes out as its own PostSpans call, all at once;
- * the attempt ends when the last answers. Queueing, retries and timeouts are the exporter helper's. */
+ * the attempt ends when the last answers. Queueing, retries and timeouts are the exporter helper's;
+ * translation, packing and gzip run on libuv's thread pool (the push exporter's jobs). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,11 +13,10 @@
 
 #include "base/arena.h"
 #include "base/errors.h"
-#include "base/log.h"
 #include "base/mem.h"
 #include "config/diag.h"
 #include "config/fields.h"
-#include "exporters/exporterhelper/exporterhelper.h"
+#include "exporters/exporterhelper/push.h"
 #include "exporters/jaeger/translate.h"
 #include "jaeger/api_v2/collector.pb-c.h"
 #include "net/grpc_client.h"
@@ -27,20 +27,12 @@
 #define POST_SPANS_PATH "/jaeger.api_v2.CollectorService/PostSpans"
 #define MESSAGE_MAX 512
 
-enum compression { COMPRESSION_NONE, COMPRESSION_GZIP };
-
 struct jaeger_config {
     struct oca_endpoint endpoint;
     struct oca_tls_client_config tls;
     struct oca_strmap headers;
     int compression;
     struct oca_exporter_helper_config helper;
-};
-
-static const struct oca_enum_name compression_names[] = {
-    { "none", COMPRESSION_NONE },
-    { "gzip", COMPRESSION_GZIP },
-    { NULL, 0 },
 };
 
 static const struct oca_field jaeger_fields[] = {
@@ -50,27 +42,22 @@ static const struct oca_field jaeger_fields[] = {
                           "TLS towards the collector; on (verified with the system's CAs) unless "
                           "tls.insecure is true."),
     OCA_FIELD_STRING_MAP(struct jaeger_config, headers, "gRPC metadata sent with every call."),
-    OCA_FIELD_ENUM(struct jaeger_config, compression, "none", compression_names,
+    OCA_FIELD_ENUM(struct jaeger_config, compression, "none", oca_push_compression_names,
                    "Compression of the calls: gzip or none (the Collector's gRPC client default)."),
     OCA_EXPORTER_HELPER_FIELDS(struct jaeger_config, helper),
     OCA_FIELD_END,
 };
 
 struct jaeger_exporter {
-    struct oca_component *self;
+    struct oca_push_exporter base;      /* first: self->state points at it too; headers are the
+                                         * gRPC metadata */
     const struct jaeger_config *cfg;
     char *base_url;                     /* http://host:port or https://host:port */
-    struct oca_http_header *md;         /* headers as gRPC metadata */
-    size_t n_md;
-    struct oca_exporter_helper *helper;
-    struct oca_http_client *client;
-    bool started, shutting_down, helper_done;
-    struct oca_waiters waiters;
 };
 
 /* One attempt: the PostSpans calls of one batch still to answer, and the worst answer so far. */
 struct attempt {
-    struct oca_send_attempt *done;
+    struct oca_push_job *job;
     size_t pending;
     int err;                    /* OCA_OK, else the first retryable error, else the first permanent */
     int64_t retry_after_ns;
@@ -85,9 +72,7 @@ static int jaeger_validate(const void *cfgp, struct oca_diag *diag)
         oca_diag_field_error(diag, "endpoint", "endpoint must be host:port with a host and a port");
         err = OCA_ERR_CONFIG;
     }
-    if (oca_tls_client_config_validate(&cfg->tls, "tls", diag) != OCA_OK)
-        err = OCA_ERR_CONFIG;
-    if (oca_exporter_helper_validate(&cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }
@@ -102,7 +87,6 @@ static int jaeger_create(struct oca_component *self, struct oca_diag *diag)
     (void)diag;
     const struct jaeger_config *cfg = self->config;
     struct jaeger_exporter *jx = oca_xcalloc(1, sizeof(*jx));
-    jx->self = self;
     jx->cfg = cfg;
     const char *host = cfg->endpoint.host;
     bool v6 = strchr(host, ':') != NULL;
@@ -110,40 +94,10 @@ static int jaeger_create(struct oca_component *self, struct oca_diag *diag)
     jx->base_url = oca_xmalloc(len);
     snprintf(jx->base_url, len, "%s://%s%s%s:%u", cfg->tls.insecure ? "http" : "https", v6 ? "[" : "", host,
              v6 ? "]" : "", (unsigned)cfg->endpoint.port);
-    /* gRPC metadata keys are lower case on the wire (HTTP/2 requires it). */
-    jx->n_md = cfg->headers.n;
-    jx->md = oca_xcalloc(jx->n_md ? jx->n_md : 1, sizeof(*jx->md));
-    for (size_t i = 0; i < jx->n_md; i++) {
-        char *name = oca_xstrdup(cfg->headers.keys[i]);
-        for (char *c = name; *c; c++)
-            if (*c >= 'A' && *c <= 'Z')
-                *c = (char)(*c - 'A' + 'a');
-        jx->md[i] = (struct oca_http_header){ name, strlen(name), cfg->headers.values[i], strlen(cfg->headers.values[i]) };
-    }
-    jx->helper = oca_exporter_helper_new(self, &cfg->helper, &jaeger_ops, jx);
+    /* The HTTP client sends header names in lower case over HTTP/2, as gRPC metadata must be. */
+    oca_push_exporter_init(&jx->base, self, &cfg->helper, &cfg->tls, &cfg->headers, NULL, 0, &jaeger_ops, jx);
     self->state = jx;
     return OCA_OK;
-}
-
-static int jaeger_start(struct oca_component *self, uv_loop_t *loop)
-{
-    struct jaeger_exporter *jx = self->state;
-    char who[256];
-    snprintf(who, sizeof(who), "exporter %s", self->id);
-    jx->client = oca_http_client_new(loop, &jx->cfg->tls, who);
-    if (!jx->client)
-        return OCA_ERR_CONFIG;
-    int err = oca_exporter_helper_start(jx->helper, loop);
-    if (err != OCA_OK)
-        return err;
-    jx->started = true;
-    return OCA_OK;
-}
-
-static int jaeger_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch)
-{
-    struct jaeger_exporter *jx = self->state;
-    return oca_exporter_helper_consume(jx->helper, sig, batch);
 }
 
 /* Keeps the answer that decides the attempt: a retryable failure wins (the batch is sent again),
@@ -163,7 +117,7 @@ static void merge_result(struct attempt *at, int err, int64_t retry_after_ns, co
 static void finish_attempt(struct attempt *at)
 {
     struct oca_send_result res = { at->err, at->retry_after_ns, at->message[0] ? at->message : NULL };
-    oca_send_attempt_done(at->done, &res);
+    oca_push_job_finish(at->job, &res);
     free(at);
 }
 
@@ -182,19 +136,16 @@ static void on_post_spans(void *arg, const struct oca_grpc_result *r)
         finish_attempt(at);
 }
 
-static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
-                       struct oca_send_attempt *attempt)
+/* On the thread pool (see oca_push_job_ops): one PostSpansRequest per Jaeger batch, each a message
+ * of the job (gzipped by the push exporter when compression is on). */
+static int encode(void *exporter, struct oca_push_job *job, char *why, size_t why_size)
 {
-    struct jaeger_exporter *jx = exporter;
-    (void)sig;
-    struct attempt *at = oca_xcalloc(1, sizeof(*at));
-    at->done = attempt;
-    /* One reference more than the calls started, so that no answer can finish the attempt before
-     * every call has been started. */
-    at->pending = 1;
+    (void)exporter;
+    (void)why;
+    (void)why_size;
     struct oca_arena *a = oca_arena_new(16384);
     Jaeger__ApiV2__Batch **batches;
-    size_t n = oca_jaeger_translate(batch->traces, a, &batches);
+    size_t n = oca_jaeger_translate(job->batch->traces, a, &batches);
     for (size_t i = 0; i < n; i++) {
         /* A Jaeger batch without spans says nothing the collector would keep. */
         if (batches[i]->n_spans == 0)
@@ -204,55 +155,46 @@ static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *ba
         size_t len = jaeger__api_v2__post_spans_request__get_packed_size(&req);
         uint8_t *msg = oca_xmalloc(len ? len : 1);
         jaeger__api_v2__post_spans_request__pack(&req, msg);
-        at->pending++;
-        int err = oca_grpc_unary(jx->client, jx->base_url, POST_SPANS_PATH, jx->md, jx->n_md, msg, len,
-                                 jx->cfg->compression == COMPRESSION_GZIP, timeout_ns, on_post_spans, at);
+        oca_push_job_add(job, msg, len);
         free(msg);
+    }
+    oca_arena_destroy(a);
+    return OCA_OK;
+}
+
+/* Loop thread: every message goes out as its own call, all at once. */
+static void send_calls(void *exporter, struct oca_push_job *job)
+{
+    struct jaeger_exporter *jx = exporter;
+    struct attempt *at = oca_xcalloc(1, sizeof(*at));
+    at->job = job;
+    /* One reference more than the calls started, so that no answer can finish the attempt before
+     * every call has been started. */
+    at->pending = 1;
+    enum oca_grpc_coding coding = jx->cfg->compression == OCA_PUSH_GZIP ? OCA_GRPC_GZIPPED : OCA_GRPC_IDENTITY;
+    for (size_t i = 0; i < job->n_msgs; i++) {
+        size_t len;
+        const uint8_t *msg = oca_push_job_msg(job, i, &len);
+        at->pending++;
+        int err = oca_grpc_unary(jx->base.client, jx->base_url, POST_SPANS_PATH, jx->base.headers,
+                                 jx->base.n_headers, msg, len, coding, job->timeout_ns, on_post_spans, at);
         if (err != OCA_OK) {
             at->pending--;
             merge_result(at, err, 0, "the gRPC client is closing");
         }
     }
-    oca_arena_destroy(a);
     if (--at->pending == 0)
         finish_attempt(at);
 }
 
-static void client_closed(void *arg)
-{
-    struct jaeger_exporter *jx = arg;
-    jx->client = NULL;
-    oca_waiters_notify(&jx->waiters, jx->self);
-}
+static const struct oca_push_job_ops jaeger_job_ops = { .encode = encode, .send = send_calls };
 
-static void helper_drained(void *arg)
+static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
+                       struct oca_send_attempt *attempt)
 {
-    struct jaeger_exporter *jx = arg;
-    jx->helper_done = true;
-    oca_http_client_close(jx->client, client_closed, jx);
-}
-
-static void jaeger_shutdown(struct oca_component *self, oca_done_cb done)
-{
-    struct jaeger_exporter *jx = self->state;
-    if (!jx || (!jx->started && !jx->client)) {
-        done(self);
-        return;
-    }
-    oca_waiters_add(&jx->waiters, done);
-    if (jx->shutting_down) {
-        /* A second call while the first is under way is answered with it; after it, at once. */
-        if (!jx->client && jx->helper_done)
-            oca_waiters_notify(&jx->waiters, self);
-        return;
-    }
-    jx->shutting_down = true;
-    if (!jx->started) {
-        /* start failed after the client was made: only the client needs closing. */
-        helper_drained(jx);
-        return;
-    }
-    oca_exporter_helper_shutdown(jx->helper, helper_drained, jx);
+    struct jaeger_exporter *jx = exporter;
+    oca_push_job_start(&jx->base, &jaeger_job_ops, jx, sig, batch, timeout_ns,
+                       jx->cfg->compression == OCA_PUSH_GZIP, attempt);
 }
 
 static void jaeger_destroy(struct oca_component *self)
@@ -260,13 +202,8 @@ static void jaeger_destroy(struct oca_component *self)
     struct jaeger_exporter *jx = self->state;
     if (!jx)
         return;
-    if (jx->helper)
-        oca_exporter_helper_free(jx->helper);
-    for (size_t i = 0; i < jx->n_md; i++)
-        free((char *)(uintptr_t)jx->md[i].name);
-    free(jx->md);
+    oca_push_exporter_free(&jx->base);
     free(jx->base_url);
-    free(jx->waiters.cbs);
     free(jx);
     self->state = NULL;
 }
@@ -280,8 +217,8 @@ const struct oca_component_type oca_jaeger_exporter = {
     .doc = "Sends traces to a Jaeger collector over gRPC (api_v2 PostSpans, port 14250).",
     .validate = jaeger_validate,
     .create = jaeger_create,
-    .start = jaeger_start,
-    .consume = jaeger_consume,
-    .shutdown = jaeger_shutdown,
+    .start = oca_push_exporter_start,
+    .consume = oca_push_exporter_consume,
+    .shutdown = oca_push_exporter_shutdown,
     .destroy = jaeger_destroy,
 };

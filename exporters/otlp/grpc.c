@@ -2,7 +2,8 @@
  * Collector with the OTLP gRPC Export calls, one unary call per batch, through the exporter helper's
  * queue and retries. Keys as the Collector's otlpexporter (configgrpc client + exporterhelper); a
  * non-OK gRPC status is classed by the OTLP spec's rules, honouring RetryInfo, and a
- * partial_success in the answer is logged. */
+ * partial_success in the answer is logged. Messages are packed and gzipped on libuv's thread pool
+ * (the push exporter's jobs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static const struct oca_field otlp_grpc_fields[] = {
     OCA_FIELD_STRING(struct otlp_grpc_config, endpoint, NULL,
                      "The gRPC server to send to, host:port (required). An http:// or https:// "
                      "prefix is accepted; https:// turns TLS on even with tls.insecure."),
-    OCA_FIELD_ENUM(struct otlp_grpc_config, compression, "gzip", oca_otlpexp_compression_names,
+    OCA_FIELD_ENUM(struct otlp_grpc_config, compression, "gzip", oca_push_compression_names,
                    "Compression of each message (grpc-encoding)."),
     OCA_FIELD_SECTION(struct otlp_grpc_config, tls, struct oca_tls_client_config, oca_tls_client_fields,
                       "TLS to the server: on unless insecure is true (then plain HTTP/2)."),
@@ -43,16 +44,9 @@ static const char *const export_paths[OCA_SIGNAL_COUNT] = {
 };
 
 struct otlp_grpc {
-    struct oca_otlpexp_base base;       /* first: self->state points at it too */
+    struct oca_push_exporter base;       /* first: self->state points at it too */
     const struct otlp_grpc_config *cfg;
     char *url;                      /* http(s)://host:port */
-};
-
-/* One call in flight: what its answer is for. */
-struct call {
-    struct otlp_grpc *x;
-    enum oca_signal sig;
-    struct oca_send_attempt *attempt;
 };
 
 static int otlp_grpc_validate(const void *cfgp, struct oca_diag *diag)
@@ -65,15 +59,15 @@ static int otlp_grpc_validate(const void *cfgp, struct oca_diag *diag)
         err = OCA_ERR_CONFIG;
     }
     free(url);
-    if (oca_otlpexp_validate_common(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }
 
 static void on_reply(void *arg, const struct oca_grpc_result *res)
 {
-    struct call *c = arg;
-    struct otlp_grpc *x = c->x;
+    struct oca_push_job *job = arg;
+    struct otlp_grpc *x = job->exporter;
     struct oca_send_result r = { .err = OCA_OK };
     char msg[768], code_buf[16];
     if (res->err != OCA_OK) {
@@ -89,33 +83,51 @@ static void on_reply(void *arg, const struct oca_grpc_result *res)
         r.message = msg;
     } else {
         struct oca_otlpexp_partial p;
-        if (oca_otlpexp_parse_partial(c->sig, OCA_ENCODING_PROTO, res->msg, res->msg_len, &p) == OCA_OK)
-            oca_otlpexp_log_partial(x->base.self->id, c->sig, &p);
+        if (oca_otlpexp_parse_partial(job->sig, OCA_ENCODING_PROTO, res->msg, res->msg_len, &p) == OCA_OK)
+            oca_otlpexp_log_partial(x->base.self->id, job->sig, &p);
         else
             oca_log_warn(x->base.self->id, "the %s export response could not be decoded; the data was accepted",
-                         oca_signal_name(c->sig));
+                         oca_signal_name(job->sig));
     }
-    struct oca_send_attempt *attempt = c->attempt;
-    free(c);
-    oca_send_attempt_done(attempt, &r);
+    oca_push_job_finish(job, &r);
 }
+
+/* On the thread pool (see oca_push_job_ops): the request message; the push exporter gzips it, so
+ * that a large batch's compression does not hold up the loop. */
+static int encode(void *exporter, struct oca_push_job *job, char *why, size_t why_size)
+{
+    (void)exporter;
+    (void)why;
+    (void)why_size;
+    size_t len;
+    uint8_t *msg = oca_batch_pack(job->batch, &len);
+    oca_push_job_add(job, msg, len);
+    free(msg);
+    return OCA_OK;
+}
+
+static void send_call(void *exporter, struct oca_push_job *job)
+{
+    struct otlp_grpc *x = exporter;
+    size_t len;
+    const uint8_t *msg = oca_push_job_msg(job, 0, &len);
+    enum oca_grpc_coding coding = x->cfg->compression == OCA_PUSH_GZIP ? OCA_GRPC_GZIPPED : OCA_GRPC_IDENTITY;
+    int err = oca_grpc_unary(x->base.client, x->url, export_paths[job->sig], x->base.headers, x->base.n_headers,
+                             msg, len, coding, job->timeout_ns, on_reply, job);
+    if (err != OCA_OK) {
+        struct oca_send_result r = { .err = err, .message = oca_err_message(err) };
+        oca_push_job_finish(job, &r);
+    }
+}
+
+static const struct oca_push_job_ops otlp_grpc_job_ops = { .encode = encode, .send = send_call };
 
 static void otlp_grpc_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
                            struct oca_send_attempt *attempt)
 {
     struct otlp_grpc *x = exporter;
-    size_t len;
-    uint8_t *msg = oca_batch_pack(batch, &len);
-    struct call *c = oca_xmalloc(sizeof(*c));
-    *c = (struct call){ .x = x, .sig = sig, .attempt = attempt };
-    int err = oca_grpc_unary(x->base.client, x->url, export_paths[sig], x->base.headers, x->base.n_headers,
-                             msg, len, x->cfg->compression == OCA_OTLPEXP_GZIP, timeout_ns, on_reply, c);
-    free(msg);
-    if (err != OCA_OK) {
-        free(c);
-        struct oca_send_result r = { .err = err, .message = oca_err_message(err) };
-        oca_send_attempt_done(attempt, &r);
-    }
+    oca_push_job_start(&x->base, &otlp_grpc_job_ops, x, sig, batch, timeout_ns,
+                       x->cfg->compression == OCA_PUSH_GZIP, attempt);
 }
 
 static const struct oca_exporter_ops otlp_grpc_ops = { .send = otlp_grpc_send };
@@ -131,7 +143,7 @@ static int otlp_grpc_create(struct oca_component *self, struct oca_diag *diag)
         free(x);
         return OCA_ERR_CONFIG;  /* validate has reported it */
     }
-    oca_otlpexp_base_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, NULL, 0, &otlp_grpc_ops, x);
+    oca_push_exporter_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, NULL, 0, &otlp_grpc_ops, x);
     self->state = x;
     return OCA_OK;
 }
@@ -141,7 +153,7 @@ static void otlp_grpc_destroy(struct oca_component *self)
     struct otlp_grpc *x = self->state;
     if (!x)
         return;
-    oca_otlpexp_base_free(&x->base);
+    oca_push_exporter_free(&x->base);
     free(x->url);
     free(x);
     self->state = NULL;
@@ -158,8 +170,8 @@ const struct oca_component_type oca_otlp_exporter = {
     .doc = "Sends OTLP over gRPC to another agent, a Collector or a backend, with a sending queue and retries.",
     .validate = otlp_grpc_validate,
     .create = otlp_grpc_create,
-    .start = oca_otlpexp_start,
-    .consume = oca_otlpexp_consume,
-    .shutdown = oca_otlpexp_shutdown,
+    .start = oca_push_exporter_start,
+    .consume = oca_push_exporter_consume,
+    .shutdown = oca_push_exporter_shutdown,
     .destroy = otlp_grpc_destroy,
 };

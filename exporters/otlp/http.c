@@ -3,12 +3,11 @@
  * exporter helper's queue and retries. Keys as the Collector's otlphttpexporter. The status decides
  * what happens next (the OTLP spec's retryable statuses, Retry-After honoured); an error body that
  * is a google.rpc.Status gives the message logged, and a partial_success in a 2xx answer is logged.
- * Bodies are encoded and compressed on libuv's thread pool. */
+ * Bodies are encoded and compressed on libuv's thread pool (the push exporter's jobs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "base/buf.h"
 #include "base/errors.h"
@@ -48,7 +47,7 @@ static const struct oca_field otlp_http_fields[] = {
                      "URL for logs, used as given instead of endpoint + /v1/logs."),
     OCA_FIELD_ENUM(struct otlp_http_config, encoding, "proto", encoding_names,
                    "Body encoding: proto (application/x-protobuf) or json (application/json)."),
-    OCA_FIELD_ENUM(struct otlp_http_config, compression, "gzip", oca_otlpexp_compression_names,
+    OCA_FIELD_ENUM(struct otlp_http_config, compression, "gzip", oca_push_compression_names,
                    "Compression of each request body (Content-Encoding)."),
     OCA_FIELD_SECTION(struct otlp_http_config, tls, struct oca_tls_client_config, oca_tls_client_fields,
                       "TLS for https:// URLs (insecure is ignored: the scheme decides)."),
@@ -59,22 +58,11 @@ static const struct oca_field otlp_http_fields[] = {
 };
 
 struct otlp_http {
-    struct oca_otlpexp_base base;       /* first: self->state points at it too */
+    struct oca_push_exporter base;       /* first: self->state points at it too */
     const struct otlp_http_config *cfg;
     char *urls[OCA_SIGNAL_COUNT];       /* NULL: no URL for that signal */
     enum oca_http_version versions[OCA_SIGNAL_COUNT];
     struct oca_http_header fixed[3];    /* Content-Type, User-Agent, Content-Encoding */
-};
-
-/* One attempt in flight: its body is made on the thread pool and must live until the answer. */
-struct post {
-    struct otlp_http *x;
-    enum oca_signal sig;
-    struct oca_send_attempt *attempt;
-    struct oca_batch *batch;            /* the helper's reference, until the attempt ends */
-    int64_t timeout_ns;
-    uv_work_t work;
-    struct oca_buf body;
 };
 
 static const char *signal_override(const struct otlp_http_config *cfg, enum oca_signal sig)
@@ -112,20 +100,9 @@ static int otlp_http_validate(const void *cfgp, struct oca_diag *diag)
                              "logs_endpoint) must be set");
         err = OCA_ERR_CONFIG;
     }
-    if (oca_otlpexp_validate_common(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
-}
-
-static int64_t retry_after(const struct oca_http_response *resp)
-{
-    const struct oca_http_header *h = oca_http_response_header(resp, "retry-after");
-    if (!h)
-        return 0;
-    char v[64];
-    snprintf(v, sizeof(v), "%.*s", (int)h->value_len, h->value);
-    int64_t ns = oca_retry_after_parse(v, (int64_t)time(NULL));
-    return ns > 0 ? ns : 0;
 }
 
 static void header_value(const struct oca_http_response *resp, const char *name, char *out, size_t size)
@@ -136,9 +113,9 @@ static void header_value(const struct oca_http_response *resp, const char *name,
 
 static void on_response(void *arg, const struct oca_http_response *resp)
 {
-    struct post *p = arg;
-    struct otlp_http *x = p->x;
-    const char *url = x->urls[p->sig];
+    struct oca_push_job *job = arg;
+    struct otlp_http *x = job->exporter;
+    const char *url = x->urls[job->sig];
     struct oca_send_result r = { .err = OCA_OK };
     char msg[1024], ctype[128];
     if (resp->err != OCA_OK) {
@@ -148,7 +125,7 @@ static void on_response(void *arg, const struct oca_http_response *resp)
     } else if (resp->status < 200 || resp->status > 299) {
         r.err = oca_export_http_status_err(resp->status);
         if (oca_err_retryable(r.err))
-            r.retry_after_ns = retry_after(resp);
+            r.retry_after_ns = oca_push_retry_after(resp);
         char text[512];
         header_value(resp, "content-type", ctype, sizeof(ctype));
         oca_otlpexp_status_message(ctype, resp->body, resp->body_len, text, sizeof(text));
@@ -163,72 +140,55 @@ static void on_response(void *arg, const struct oca_http_response *resp)
         struct oca_otlpexp_partial part;
         if (json || proto) {
             enum oca_encoding enc = json ? OCA_ENCODING_JSON : OCA_ENCODING_PROTO;
-            if (oca_otlpexp_parse_partial(p->sig, enc, resp->body, resp->body_len, &part) == OCA_OK)
-                oca_otlpexp_log_partial(x->base.self->id, p->sig, &part);
+            if (oca_otlpexp_parse_partial(job->sig, enc, resp->body, resp->body_len, &part) == OCA_OK)
+                oca_otlpexp_log_partial(x->base.self->id, job->sig, &part);
             else
                 oca_log_warn(x->base.self->id, "the response from %s could not be decoded; the data was accepted", url);
         }
     }
-    struct oca_send_attempt *attempt = p->attempt;
-    oca_buf_free(&p->body);
-    free(p);
-    oca_send_attempt_done(attempt, &r);
+    oca_push_job_finish(job, &r);
 }
 
-static void finish_early(struct post *p, int err, const char *message)
+/* On libuv's thread pool (see oca_push_job_ops): the body, encoded; the push exporter gzips it. */
+static int encode(void *exporter, struct oca_push_job *job, char *why, size_t why_size)
 {
-    struct oca_send_attempt *attempt = p->attempt;
-    struct oca_send_result r = { .err = err, .message = message };
-    oca_buf_free(&p->body);
-    free(p);
-    oca_send_attempt_done(attempt, &r);
-}
-
-/* On libuv's thread pool: the body, encoded and compressed. The batch is read-only and the helper
- * holds it until the attempt ends, so reading it here is safe; nothing else of the exporter is
- * touched. */
-static void encode_work(uv_work_t *w)
-{
-    struct post *p = w->data;
-    const struct otlp_http_config *cfg = p->x->cfg;
-    struct oca_buf raw = { 0 };
-    if (cfg->encoding == OCA_ENCODING_JSON) {
-        oca_otlp_json_encode(p->batch->msg, &raw);
-    } else {
-        size_t len;
-        raw.data = (char *)oca_batch_pack(p->batch, &len);
-        raw.len = raw.cap = len;
-    }
-    if (cfg->compression == OCA_OTLPEXP_GZIP) {
-        oca_otlpexp_gzip((const uint8_t *)raw.data, raw.len, &p->body);
+    const struct otlp_http *x = exporter;
+    (void)why;
+    (void)why_size;
+    if (x->cfg->encoding == OCA_ENCODING_JSON) {
+        struct oca_buf raw = { 0 };
+        oca_otlp_json_encode(job->batch->msg, &raw);
+        oca_push_job_add(job, (const uint8_t *)raw.data, raw.len);
         oca_buf_free(&raw);
     } else {
-        p->body = raw;
+        size_t len;
+        uint8_t *raw = oca_batch_pack(job->batch, &len);
+        oca_push_job_add(job, raw, len);
+        free(raw);
+    }
+    return OCA_OK;
+}
+
+static void send_body(void *exporter, struct oca_push_job *job)
+{
+    struct otlp_http *x = exporter;
+    struct oca_http_request req = {
+        .method = "POST",
+        .url = x->urls[job->sig],
+        .version = x->versions[job->sig],
+        .headers = x->base.headers,
+        .n_headers = x->base.n_headers,
+        .timeout_ns = job->timeout_ns,
+    };
+    req.body = oca_push_job_msg(job, 0, &req.body_len);
+    int err = oca_http_client_send(x->base.client, &req, on_response, job);
+    if (err != OCA_OK) {
+        struct oca_send_result r = { .err = err, .message = oca_err_message(err) };
+        oca_push_job_finish(job, &r);
     }
 }
 
-static void encode_done(uv_work_t *w, int status)
-{
-    struct post *p = w->data;
-    struct otlp_http *x = p->x;
-    if (status != 0) {
-        finish_early(p, OCA_ERR_SHUTTING_DOWN, "cancelled");
-        return;
-    }
-    struct oca_http_request req = {
-        .method = "POST",
-        .url = x->urls[p->sig],
-        .version = x->versions[p->sig],
-        .headers = x->base.headers,
-        .n_headers = x->base.n_headers,
-        .body = (const uint8_t *)p->body.data,
-        .body_len = p->body.len,
-        .timeout_ns = p->timeout_ns,
-    };
-    int err = oca_http_client_send(x->base.client, &req, on_response, p);
-    if (err != OCA_OK)
-        finish_early(p, err, oca_err_message(err));
-}
+static const struct oca_push_job_ops otlp_http_job_ops = { .encode = encode, .send = send_body };
 
 /* Encoding and gzip of a large batch take milliseconds, so they run on the thread pool, and the
  * request is started back on the loop thread. The attempt's timeout covers the exchange only. */
@@ -236,17 +196,15 @@ static void otlp_http_send(void *exporter, enum oca_signal sig, struct oca_batch
                            struct oca_send_attempt *attempt)
 {
     struct otlp_http *x = exporter;
-    struct post *p = oca_xcalloc(1, sizeof(*p));
-    *p = (struct post){ .x = x, .sig = sig, .attempt = attempt, .batch = batch, .timeout_ns = timeout_ns };
     if (!x->urls[sig]) {
         char msg[128];
         snprintf(msg, sizeof(msg), "no URL for %s: set endpoint or %s_endpoint", oca_signal_name(sig), oca_signal_name(sig));
-        finish_early(p, OCA_ERR_CONFIG, msg);
+        struct oca_send_result r = { .err = OCA_ERR_CONFIG, .message = msg };
+        oca_send_attempt_done(attempt, &r);
         return;
     }
-    p->work.data = p;
-    if (uv_queue_work(x->base.self->loop, &p->work, encode_work, encode_done) != 0)
-        finish_early(p, OCA_ERR_SHUTTING_DOWN, "the thread pool refused the work");
+    oca_push_job_start(&x->base, &otlp_http_job_ops, x, sig, batch, timeout_ns,
+                       x->cfg->compression == OCA_PUSH_GZIP, attempt);
 }
 
 static const struct oca_exporter_ops otlp_http_ops = { .send = otlp_http_send };
@@ -272,9 +230,9 @@ static int otlp_http_create(struct oca_component *self, struct oca_diag *diag)
     size_t n = 0;
     x->fixed[n++] = header("Content-Type", cfg->encoding == OCA_ENCODING_JSON ? "application/json" : "application/x-protobuf");
     x->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
-    if (cfg->compression == OCA_OTLPEXP_GZIP)
+    if (cfg->compression == OCA_PUSH_GZIP)
         x->fixed[n++] = header("Content-Encoding", "gzip");
-    oca_otlpexp_base_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, x->fixed, n, &otlp_http_ops, x);
+    oca_push_exporter_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, x->fixed, n, &otlp_http_ops, x);
     self->state = x;
     return OCA_OK;
 }
@@ -284,7 +242,7 @@ static void otlp_http_destroy(struct oca_component *self)
     struct otlp_http *x = self->state;
     if (!x)
         return;
-    oca_otlpexp_base_free(&x->base);
+    oca_push_exporter_free(&x->base);
     for (int s = 0; s < OCA_SIGNAL_COUNT; s++)
         free(x->urls[s]);
     free(x);
@@ -308,8 +266,8 @@ const struct oca_component_type oca_otlphttp_exporter = {
     .doc = "Posts OTLP/HTTP (protobuf or JSON) to another agent, a Collector or a backend, with a sending queue and retries.",
     .validate = otlp_http_validate,
     .create = otlp_http_create,
-    .start = oca_otlpexp_start,
-    .consume = oca_otlpexp_consume,
-    .shutdown = oca_otlpexp_shutdown,
+    .start = oca_push_exporter_start,
+    .consume = oca_push_exporter_consume,
+    .shutdown = oca_push_exporter_shutdown,
     .destroy = otlp_http_destroy,
 };

@@ -1,7 +1,7 @@
 /* The parts shared by the two OTLP exporters, `otlp` (gRPC, grpc.c) and `otlphttp` (HTTP, http.c):
- * wire.c holds what is pure (where to send, how to read an answer, gzip), base.c the lifecycle both
- * have in common (an HTTP client and an exporter helper, started and drained together). Nothing
- * outside this folder includes this header, except the unit tests. */
+ * wire.c holds what is pure (where to send, how to read an answer); the lifecycle both have
+ * in common is the push exporter's (exporters/exporterhelper/push.h). Nothing outside this folder
+ * includes this header, except the unit tests. */
 #ifndef OCA_EXPORTERS_OTLP_OTLP_H
 #define OCA_EXPORTERS_OTLP_OTLP_H
 
@@ -12,15 +12,10 @@
 
 #include "base/buf.h"
 #include "config/fields.h"
-#include "exporters/exporterhelper/exporterhelper.h"
+#include "exporters/exporterhelper/push.h"
 #include "net/http_client.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
-
-enum oca_otlpexp_compression { OCA_OTLPEXP_GZIP, OCA_OTLPEXP_NONE };
-
-/* "gzip" and "none", for both exporters' compression key. */
-extern const struct oca_enum_name oca_otlpexp_compression_names[];
 
 /* The base URL of the otlp exporter's gRPC server from its endpoint: "host:port", optionally
  * written with an http:// or https:// scheme as the Collector accepts. As in the Collector's
@@ -32,10 +27,6 @@ int oca_otlpexp_grpc_url(const char *endpoint, bool insecure, char **url, char *
 /* Checks an otlphttp URL: http:// or https://, a host, nothing that would break a request line.
  * Returns true or false with the reason in why. */
 bool oca_otlpexp_http_url_ok(const char *url, char *why, size_t why_size);
-
-/* Checks the configured headers: names are HTTP tokens, values hold no control characters (a CR
- * or LF would smuggle in headers of its own). Returns true, or false with the reason in why. */
-bool oca_otlpexp_headers_ok(const struct oca_strmap *headers, char *why, size_t why_size);
 
 /* The URL the otlphttp exporter posts sig to: the per-signal override when set (used as given),
  * else endpoint + "/v1/traces" (or metrics, logs), without doubling a trailing '/'. A new malloc'd
@@ -67,47 +58,7 @@ void oca_otlpexp_status_message(const char *content_type, const uint8_t *body, s
 /* The name of a gRPC status code as gRPC spells it ("InvalidArgument"), "Code(n)" beyond the table. */
 const char *oca_otlpexp_grpc_code_name(int code, char buf[16]);
 
-/* Appends the gzip (RFC 1952) of len bytes to out. */
-void oca_otlpexp_gzip(const uint8_t *in, size_t len, struct oca_buf *out);
-
 /* A Content-Type's media type is `want` (case-insensitive, parameters ignored). */
 bool oca_otlpexp_media_type_is(const char *content_type, const char *want);
-
-/* The lifecycle both exporters share: an HTTP client, the exporter helper around the exporter's
- * send function, the configured headers as a list, and the shutdown that drains the queue and then
- * closes the client before answering. The exporter embeds one as its first member. */
-struct oca_otlpexp_base {
-    struct oca_component *self;
-    const struct oca_tls_client_config *tls;
-    struct oca_exporter_helper *helper;
-    struct oca_http_client *client;     /* from start until shutdown is done */
-    struct oca_http_header *headers;    /* the exporter's own first, then the configured ones */
-    size_t n_headers;
-    struct oca_waiters waiters;
-    bool started, stopping;
-};
-
-/* Sets up b for self: fixed (n_fixed headers the exporter always sends, borrowed for b's lifetime)
- * followed by the configured headers (borrowed from the config). */
-void oca_otlpexp_base_init(struct oca_otlpexp_base *b, struct oca_component *self,
-                           const struct oca_exporter_helper_config *helper_cfg,
-                           const struct oca_tls_client_config *tls, const struct oca_strmap *headers,
-                           const struct oca_http_header *fixed, size_t n_fixed,
-                           const struct oca_exporter_ops *ops, void *exporter);
-/* The rules both exporters' validate share: headers (oca_otlpexp_headers_ok), the tls section and
- * the exporter helper's cross-field rules. Reports through diag; returns OCA_OK or OCA_ERR_CONFIG. */
-struct oca_diag;
-int oca_otlpexp_validate_common(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
-                                const struct oca_exporter_helper_config *helper, struct oca_diag *diag);
-
-/* The component slots, the same for both exporters: self->state points at the exporter's struct,
- * whose first member is its struct oca_otlpexp_base. start creates the client and starts the
- * helper (OCA_ERR_CONFIG when the client cannot be set up; logged); consume queues the batch;
- * shutdown is safe without start and safe twice, and each call's done runs once. */
-int oca_otlpexp_start(struct oca_component *self, uv_loop_t *loop);
-int oca_otlpexp_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch);
-void oca_otlpexp_shutdown(struct oca_component *self, oca_done_cb done);
-/* Frees what init and start made (after shutdown's done, or when never started). */
-void oca_otlpexp_base_free(struct oca_otlpexp_base *b);
 
 #endif

@@ -1,13 +1,11 @@
 /* The pure parts of the OTLP exporters (see otlp.h): where to send each signal, what a backend's
- * answer says (partial_success of an export response, google.rpc.Status of an error), and gzip of a
- * request body. No I/O here, so all of it is unit-tested directly. */
+ * answer says (partial_success of an export response, google.rpc.Status of an error). No I/O here, so all of it is unit-tested directly. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
 
 #include "base/arena.h"
 #include "base/errors.h"
@@ -16,12 +14,6 @@
 #include "codec/otlp_json.h"
 #include "exporters/otlp/otlp.h"
 #include "google/rpc/status.pb-c.h"
-
-const struct oca_enum_name oca_otlpexp_compression_names[] = {
-    { "gzip", OCA_OTLPEXP_GZIP },
-    { "none", OCA_OTLPEXP_NONE },
-    { NULL, 0 },
-};
 
 static const char *skip_scheme(const char *s, bool *https)
 {
@@ -95,31 +87,6 @@ bool oca_otlpexp_http_url_ok(const char *url, char *why, size_t why_size)
             snprintf(why, why_size, "\"%s\": a URL may not contain blanks or control characters", url);
             return false;
         }
-    return true;
-}
-
-static bool is_token_char(unsigned char c)
-{
-    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-bool oca_otlpexp_headers_ok(const struct oca_strmap *headers, char *why, size_t why_size)
-{
-    for (size_t i = 0; i < headers->n; i++) {
-        const char *k = headers->keys[i], *v = headers->values[i];
-        bool ok = *k != '\0';
-        for (const char *p = k; ok && *p; p++)
-            ok = is_token_char((unsigned char)*p);
-        if (!ok) {
-            snprintf(why, why_size, "\"%s\" is not a valid header name", k);
-            return false;
-        }
-        for (const char *p = v; *p; p++)
-            if (((unsigned char)*p < ' ' && *p != '\t') || *p == 0x7f) {
-                snprintf(why, why_size, "the value of %s may not contain control characters", k);
-                return false;
-            }
-    }
     return true;
 }
 
@@ -287,25 +254,4 @@ const char *oca_otlpexp_grpc_code_name(int code, char buf[16])
         return names[code];
     snprintf(buf, 16, "Code(%d)", code);
     return buf;
-}
-
-void oca_otlpexp_gzip(const uint8_t *in, size_t len, struct oca_buf *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    /* 15 + 16: a gzip header and trailer rather than zlib's. */
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        abort();
-    size_t bound = deflateBound(&zs, (uLong)len);
-    oca_buf_reserve(out, bound);
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out->data + out->len;
-    zs.avail_out = (uInt)bound;
-    /* deflateBound leaves room for everything, so one call finishes the stream. */
-    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-        abort();
-    out->len += bound - zs.avail_out;
-    out->data[out->len] = '\0';
-    deflateEnd(&zs);
 }

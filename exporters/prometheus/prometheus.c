@@ -9,12 +9,12 @@
 #include <string.h>
 #include <time.h>
 #include <uv.h>
-#include <zlib.h>
 
 #include "base/buf.h"
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "codec/gzip.h"
 #include "config/diag.h"
 #include "config/fields.h"
 #include "exporters/prometheus/state.h"
@@ -114,6 +114,8 @@ struct prom_exporter {
 
 /* Series copied per loop turn while a scrape is taken: about half a millisecond of the loop. */
 #define SNAPSHOT_SLICE 8192
+/* Level 1: a scrape is answered while Prometheus waits, and the text compresses well even so. */
+#define PROM_GZIP_LEVEL 1
 
 static int prom_validate(const void *cfg_, struct oca_diag *diag)
 {
@@ -176,25 +178,6 @@ static bool accepts(const char *v, const char *name, bool wildcard)
     return false;
 }
 
-/* gzip of in, appended to out; false when zlib fails (the caller sends it uncompressed). */
-static bool gzip_into(const struct oca_buf *in, struct oca_buf *out)
-{
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return false;
-    size_t bound = deflateBound(&z, in->len);
-    oca_buf_reserve(out, bound);
-    z.next_in = (Bytef *)in->data;
-    z.avail_in = (uInt)in->len;
-    z.next_out = (Bytef *)out->data;
-    z.avail_out = (uInt)bound;
-    int rc = deflate(&z, Z_FINISH);
-    out->len = z.total_out;
-    deflateEnd(&z);
-    return rc == Z_STREAM_END;
-}
-
 static void on_headers(struct oca_http_stream *s)
 {
     if (strcmp(oca_http_stream_path(s), "/metrics") != 0) {
@@ -237,7 +220,7 @@ static void render_work(uv_work_t *w)
     oca_prom_snapshot_render(sc->snap, sc->text);
     sc->text_len = sc->text->len;
     if (sc->gzip && sc->text->len > 0)
-        sc->zipped_ok = gzip_into(sc->text, sc->zipped);
+        sc->zipped_ok = oca_gzip((const uint8_t *)sc->text->data, sc->text->len, PROM_GZIP_LEVEL, sc->zipped);
     sc->pool_ns = cpu_ns() - t0;
 }
 

@@ -66,38 +66,6 @@ static int fail(struct xlate *x, const char *why, const Span *sp)
     return OCA_ERR_INVALID;
 }
 
-/* The length of the UTF-8 sequence at s (Go's rules: no overlongs, surrogates or values past
- * U+10FFFF) and its code point, or 0 when the byte at s does not start a valid one. */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2, *cp = c & 0x1f, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3, *cp = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4, *cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (s[i] & 0x3f);
-    }
-    if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* s itself when it is valid UTF-8, else a copy in a where each invalid byte is U+FFFD. */
 static const char *clean_utf8(struct oca_arena *a, const char *s)
 {
@@ -106,7 +74,7 @@ static const char *clean_utf8(struct oca_arena *a, const char *s)
     size_t n = strlen(s), i = 0;
     uint32_t cp;
     while (i < n) {
-        size_t l = utf8_next((const unsigned char *)s + i, n - i, &cp);
+        size_t l = oca_utf8_next((const unsigned char *)s + i, n - i, &cp);
         if (!l)
             break;
         i += l;
@@ -115,7 +83,7 @@ static const char *clean_utf8(struct oca_arena *a, const char *s)
         return s;
     struct oca_buf b = { 0 };
     for (i = 0; i < n;) {
-        size_t l = utf8_next((const unsigned char *)s + i, n - i, &cp);
+        size_t l = oca_utf8_next((const unsigned char *)s + i, n - i, &cp);
         if (l) {
             oca_buf_append(&b, s + i, l);
             i += l;

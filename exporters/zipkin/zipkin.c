@@ -3,29 +3,24 @@
  * exporter helper's queue and retries. 2xx is success; other statuses and transport failures are
  * classified by the OTLP retry rules, and a Retry-After on a retryable answer is honoured. A batch
  * that cannot be translated fails at once as a permanent error, as in the Collector. Translation
- * and compression run on libuv's thread pool (a batch is read-only once handed on), so a large
- * batch does not hold up the loop. */
+ * and compression run on libuv's thread pool (the push exporter's jobs), so a large batch does not
+ * hold up the loop. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-#include <zlib.h>
 
 #include "base/buf.h"
 #include "base/errors.h"
-#include "base/log.h"
 #include "base/mem.h"
 #include "config/diag.h"
 #include "config/fields.h"
-#include "exporters/exporterhelper/exporterhelper.h"
+#include "exporters/exporterhelper/push.h"
 #include "exporters/zipkin/translate.h"
 #include "net/http_client.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
-
-enum compression { COMPRESSION_NONE, COMPRESSION_GZIP };
 
 struct zipkin_config {
     char *endpoint;
@@ -43,12 +38,6 @@ static const struct oca_enum_name format_names[] = {
     { NULL, 0 },
 };
 
-static const struct oca_enum_name compression_names[] = {
-    { "none", COMPRESSION_NONE },
-    { "gzip", COMPRESSION_GZIP },
-    { NULL, 0 },
-};
-
 static const struct oca_field zipkin_fields[] = {
     OCA_FIELD_STRING(struct zipkin_config, endpoint, NULL,
                      "URL spans are POSTed to (required), http:// or https://, e.g. "
@@ -59,7 +48,7 @@ static const struct oca_field zipkin_fields[] = {
     OCA_FIELD_STRING(struct zipkin_config, default_service_name, "<missing service name>",
                      "localEndpoint.serviceName of spans whose resource has no service.name (nor "
                      "faas.name, k8s.deployment.name or process.executable.name)."),
-    OCA_FIELD_ENUM(struct zipkin_config, compression, "none", compression_names,
+    OCA_FIELD_ENUM(struct zipkin_config, compression, "none", oca_push_compression_names,
                    "Compression of each request body (sent with Content-Encoding)."),
     OCA_FIELD_SECTION(struct zipkin_config, tls, struct oca_tls_client_config, oca_tls_client_fields,
                       "TLS for an https:// endpoint."),
@@ -70,28 +59,9 @@ static const struct oca_field zipkin_fields[] = {
 };
 
 struct zipkin_exporter {
-    struct oca_component *self;
+    struct oca_push_exporter base;      /* first: self->state points at it too */
     const struct zipkin_config *cfg;
-    struct oca_exporter_helper *helper;
-    struct oca_http_client *client;     /* from start until shutdown has closed it */
-    struct oca_http_header *headers;    /* Content-Type, User-Agent, [Content-Encoding], configured */
-    size_t n_headers;
-    uv_loop_t *loop;
-    struct oca_waiters waiters;
-    bool started, stopping, stopped;
-};
-
-/* One attempt: encoded on the thread pool, then one request in flight; the body lives until the
- * answer. batch is the helper's reference, valid until the attempt is reported done. */
-struct post {
-    uv_work_t work;
-    struct zipkin_exporter *zx;
-    struct oca_send_attempt *attempt;
-    const struct oca_batch *batch;
-    int64_t timeout_ns;
-    struct oca_buf body;
-    int err;                    /* of the encoding */
-    char detail[512];
+    struct oca_http_header fixed[3];    /* Content-Type, User-Agent, [Content-Encoding] */
 };
 
 static int zipkin_validate(const void *cfgp, struct oca_diag *diag)
@@ -109,9 +79,7 @@ static int zipkin_validate(const void *cfgp, struct oca_diag *diag)
         oca_diag_field_error(diag, "endpoint", "the URL may not contain white space");
         err = OCA_ERR_CONFIG;
     }
-    if (oca_tls_client_config_validate(&cfg->tls, "tls", diag) != OCA_OK)
-        err = OCA_ERR_CONFIG;
-    if (oca_exporter_helper_validate(&cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }
@@ -119,41 +87,6 @@ static int zipkin_validate(const void *cfgp, struct oca_diag *diag)
 static struct oca_http_header header(const char *name, const char *value)
 {
     return (struct oca_http_header){ name, strlen(name), value, strlen(value) };
-}
-
-static void gzip_body(const struct oca_buf *in, struct oca_buf *out)
-{
-    z_stream zs = { 0 };
-    /* windowBits 15 + 16 asks zlib for the gzip wrapper. */
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        oca_log_error("zipkin", "zlib could not be set up; aborting");
-        abort();
-    }
-    size_t bound = deflateBound(&zs, (uLong)in->len);
-    oca_buf_reserve(out, bound);
-    zs.next_in = (Bytef *)(uintptr_t)in->data;
-    zs.avail_in = (uInt)in->len;
-    zs.next_out = (Bytef *)out->data + out->len;
-    zs.avail_out = (uInt)bound;
-    int rc = deflate(&zs, Z_FINISH);
-    if (rc != Z_STREAM_END) {
-        oca_log_error("zipkin", "gzip failed (%d); aborting", rc);
-        abort();
-    }
-    out->len += zs.total_out;
-    out->data[out->len] = '\0';
-    deflateEnd(&zs);
-}
-
-static int64_t retry_after(const struct oca_http_response *resp)
-{
-    const struct oca_http_header *h = oca_http_response_header(resp, "retry-after");
-    if (!h)
-        return 0;
-    char v[64];
-    snprintf(v, sizeof(v), "%.*s", (int)h->value_len, h->value);
-    int64_t ns = oca_retry_after_parse(v, (int64_t)time(NULL));
-    return ns > 0 ? ns : 0;
 }
 
 /* The start of a response body as one printable line, for the log. */
@@ -167,19 +100,11 @@ static void body_text(const struct oca_http_response *resp, char *out, size_t si
     out[n] = '\0';
 }
 
-/* Reports the attempt and frees what it held. */
-static void finish(struct post *p, const struct oca_send_result *r)
-{
-    struct oca_send_attempt *attempt = p->attempt;
-    oca_buf_free(&p->body);
-    free(p);
-    oca_send_attempt_done(attempt, r);
-}
-
 static void on_response(void *arg, const struct oca_http_response *resp)
 {
-    struct post *p = arg;
-    const char *url = p->zx->cfg->endpoint;
+    struct oca_push_job *job = arg;
+    const struct zipkin_exporter *zx = job->exporter;
+    const char *url = zx->cfg->endpoint;
     struct oca_send_result r = { .err = OCA_OK };
     char msg[1024];
     if (resp->err != OCA_OK) {
@@ -189,87 +114,61 @@ static void on_response(void *arg, const struct oca_http_response *resp)
     } else if (resp->status < 200 || resp->status > 299) {
         r.err = oca_export_http_status_err(resp->status);
         if (oca_err_retryable(r.err))
-            r.retry_after_ns = retry_after(resp);
+            r.retry_after_ns = oca_push_retry_after(resp);
         char text[512];
         body_text(resp, text, sizeof(text));
         snprintf(msg, sizeof(msg), "%s responded with HTTP %d%s%s", url, resp->status, text[0] ? ": " : "", text);
         r.message = msg;
     }
-    finish(p, &r);
+    oca_push_job_finish(job, &r);
 }
 
-/* On the thread pool: touches only the batch (read-only) and the post. */
-static void encode_work(uv_work_t *w)
+/* On the thread pool (see oca_push_job_ops): the body; the push exporter gzips it. */
+static int encode(void *exporter, struct oca_push_job *job, char *why, size_t why_size)
 {
-    struct post *p = w->data;
-    const struct zipkin_config *cfg = p->zx->cfg;
+    const struct zipkin_config *cfg = ((const struct zipkin_exporter *)exporter)->cfg;
     struct oca_buf raw = { 0 };
-    p->err = oca_zipkin_encode(p->batch->traces, (enum oca_zipkin_format)cfg->format, cfg->default_service_name,
-                               &raw, p->detail, sizeof(p->detail));
-    if (p->err == OCA_OK && cfg->compression == COMPRESSION_GZIP) {
-        gzip_body(&raw, &p->body);
-        oca_buf_free(&raw);
-    } else if (p->err == OCA_OK) {
-        p->body = raw;
-    } else {
-        oca_buf_free(&raw);
-    }
+    char detail[400];
+    int err = oca_zipkin_encode(job->batch->traces, (enum oca_zipkin_format)cfg->format, cfg->default_service_name,
+                                &raw, detail, sizeof(detail));
+    if (err == OCA_OK)
+        oca_push_job_add(job, (const uint8_t *)raw.data, raw.len);
+    else
+        snprintf(why, why_size, "the batch cannot be expressed in Zipkin: %s", detail);
+    oca_buf_free(&raw);
+    return err;
 }
 
-static void encode_done(uv_work_t *w, int status)
+static void send_body(void *exporter, struct oca_push_job *job)
 {
-    struct post *p = w->data;
-    struct zipkin_exporter *zx = p->zx;
-    struct oca_send_result r = { .err = OCA_OK };
-    char msg[600];
-    if (status != 0) {
-        r.err = OCA_ERR_SHUTTING_DOWN;
-        finish(p, &r);
-        return;
-    }
-    if (p->err != OCA_OK) {
-        r.err = p->err;
-        snprintf(msg, sizeof(msg), "the batch cannot be expressed in Zipkin: %s", p->detail);
-        r.message = msg;
-        finish(p, &r);
-        return;
-    }
+    struct zipkin_exporter *zx = exporter;
     struct oca_http_request req = {
         .method = "POST",
         .url = zx->cfg->endpoint,
         .version = OCA_HTTP_VERSION_1_1,
-        .headers = zx->headers,
-        .n_headers = zx->n_headers,
-        .body = (const uint8_t *)p->body.data,
-        .body_len = p->body.len,
-        .timeout_ns = p->timeout_ns,
+        .headers = zx->base.headers,
+        .n_headers = zx->base.n_headers,
+        .timeout_ns = job->timeout_ns,
     };
-    r.err = zx->client ? oca_http_client_send(zx->client, &req, on_response, p) : OCA_ERR_SHUTTING_DOWN;
+    req.body = oca_push_job_msg(job, 0, &req.body_len);
+    struct oca_send_result r = { .err = oca_http_client_send(zx->base.client, &req, on_response, job) };
     if (r.err != OCA_OK)
-        finish(p, &r);
+        oca_push_job_finish(job, &r);
 }
+
+static const struct oca_push_job_ops zipkin_job_ops = { .encode = encode, .send = send_body };
 
 static void zipkin_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
                         struct oca_send_attempt *attempt)
 {
     struct zipkin_exporter *zx = exporter;
-    (void)sig;
     if (batch->items == 0) {
         struct oca_send_result r = { .err = OCA_OK };
         oca_send_attempt_done(attempt, &r);    /* nothing to tell the backend */
         return;
     }
-    struct post *p = oca_xcalloc(1, sizeof(*p));
-    p->zx = zx;
-    p->attempt = attempt;
-    p->batch = batch;
-    p->timeout_ns = timeout_ns;
-    p->work.data = p;
-    int rc = uv_queue_work(zx->loop, &p->work, encode_work, encode_done);
-    if (rc != 0) {
-        struct oca_send_result r = { .err = OCA_ERR_SHUTTING_DOWN };
-        finish(p, &r);
-    }
+    oca_push_job_start(&zx->base, &zipkin_job_ops, zx, sig, batch, timeout_ns,
+                       zx->cfg->compression == OCA_PUSH_GZIP, attempt);
 }
 
 static const struct oca_exporter_ops zipkin_ops = { .send = zipkin_send };
@@ -279,65 +178,16 @@ static int zipkin_create(struct oca_component *self, struct oca_diag *diag)
     (void)diag;
     const struct zipkin_config *cfg = self->config;
     struct zipkin_exporter *zx = oca_xcalloc(1, sizeof(*zx));
-    zx->self = self;
     zx->cfg = cfg;
-    zx->headers = oca_xcalloc(3 + cfg->headers.n, sizeof(*zx->headers));
-    zx->headers[zx->n_headers++] =
+    size_t n = 0;
+    zx->fixed[n++] =
         header("Content-Type", cfg->format == OCA_ZIPKIN_PROTO ? "application/x-protobuf" : "application/json");
-    zx->headers[zx->n_headers++] = header("User-Agent", "ocagent/" OCA_VERSION);
-    if (cfg->compression == COMPRESSION_GZIP)
-        zx->headers[zx->n_headers++] = header("Content-Encoding", "gzip");
-    for (size_t i = 0; i < cfg->headers.n; i++)
-        zx->headers[zx->n_headers++] = header(cfg->headers.keys[i], cfg->headers.values[i]);
-    zx->helper = oca_exporter_helper_new(self, &cfg->helper, &zipkin_ops, zx);
+    zx->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
+    if (cfg->compression == OCA_PUSH_GZIP)
+        zx->fixed[n++] = header("Content-Encoding", "gzip");
+    oca_push_exporter_init(&zx->base, self, &cfg->helper, &cfg->tls, &cfg->headers, zx->fixed, n, &zipkin_ops, zx);
     self->state = zx;
     return OCA_OK;
-}
-
-static int zipkin_start(struct oca_component *self, uv_loop_t *loop)
-{
-    struct zipkin_exporter *zx = self->state;
-    zx->loop = loop;
-    zx->client = oca_http_client_new(loop, &zx->cfg->tls, self->id);
-    if (!zx->client)
-        return OCA_ERR_CONFIG;
-    zx->started = true;
-    return oca_exporter_helper_start(zx->helper, loop);
-}
-
-static int zipkin_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch)
-{
-    struct zipkin_exporter *zx = self->state;
-    return oca_exporter_helper_consume(zx->helper, sig, batch);
-}
-
-static void client_closed(void *arg)
-{
-    struct zipkin_exporter *zx = arg;
-    zx->client = NULL;
-    zx->stopped = true;
-    oca_waiters_notify(&zx->waiters, zx->self);
-}
-
-static void helper_drained(void *arg)
-{
-    struct zipkin_exporter *zx = arg;
-    oca_http_client_close(zx->client, client_closed, zx);
-}
-
-/* Drains the queue (sending what it holds), then closes the client; every call is answered once. */
-static void zipkin_shutdown(struct oca_component *self, oca_done_cb done)
-{
-    struct zipkin_exporter *zx = self->state;
-    if (!zx->started || zx->stopped) {
-        done(self);
-        return;
-    }
-    oca_waiters_add(&zx->waiters, done);
-    if (zx->stopping)
-        return;
-    zx->stopping = true;
-    oca_exporter_helper_shutdown(zx->helper, helper_drained, zx);
 }
 
 static void zipkin_destroy(struct oca_component *self)
@@ -345,9 +195,7 @@ static void zipkin_destroy(struct oca_component *self)
     struct zipkin_exporter *zx = self->state;
     if (!zx)
         return;
-    oca_exporter_helper_free(zx->helper);
-    free(zx->headers);
-    free(zx->waiters.cbs);
+    oca_push_exporter_free(&zx->base);
     free(zx);
     self->state = NULL;
 }
@@ -361,8 +209,8 @@ const struct oca_component_type oca_zipkin_exporter = {
     .doc = "Sends traces to a Zipkin server (v2 API, JSON or protobuf).",
     .validate = zipkin_validate,
     .create = zipkin_create,
-    .start = zipkin_start,
-    .consume = zipkin_consume,
-    .shutdown = zipkin_shutdown,
+    .start = oca_push_exporter_start,
+    .consume = oca_push_exporter_consume,
+    .shutdown = oca_push_exporter_shutdown,
     .destroy = zipkin_destroy,
 };

@@ -14,17 +14,10 @@
 #include "base/errors.h"
 #include "base/log.h"
 #include "exporters/prometheus/state.h"
+#include "fuzz.h"
 #include "pipeline/batch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "prom_state_fuzz: %s\n", what);
-        abort();
-    }
-}
 
 static char *render(struct oca_prom_state *st, enum oca_prom_format fmt)
 {
@@ -37,9 +30,9 @@ static char *render(struct oca_prom_state *st, enum oca_prom_format fmt)
 static void check_text(const char *text, bool om)
 {
     size_t len = strlen(text);
-    check(len == 0 || text[len - 1] == '\n', "output does not end a line");
+    fuzz_check(len == 0 || text[len - 1] == '\n', "output does not end a line");
     if (om)
-        check(len >= 6 && strcmp(text + len - 6, "# EOF\n") == 0, "OpenMetrics without # EOF");
+        fuzz_check(len >= 6 && strcmp(text + len - 6, "# EOF\n") == 0, "OpenMetrics without # EOF");
     const char *prev = NULL;
     size_t prev_len = 0;
     for (const char *p = text; *p;) {
@@ -51,7 +44,7 @@ static void check_text(const char *text, bool om)
             /* Series order: the part before the value; samples of one series (buckets) share it
              * only with different le/quantile labels, which need not sort, so only exact repeats
              * of a whole line are an error. */
-            check(!(prev && prev_len == n && memcmp(prev, p, n) == 0), "the same sample twice");
+            fuzz_check(!(prev && prev_len == n && memcmp(prev, p, n) == 0), "the same sample twice");
             prev = p;
             prev_len = n;
         }
@@ -89,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int f = 0; f < 2; f++) {
         enum oca_prom_format fmt = f ? OCA_PROM_OPENMETRICS : OCA_PROM_TEXT;
         char *a = render(st, fmt), *again = render(st, fmt);
-        check(strcmp(a, again) == 0, "two renders of one state differ");
+        fuzz_check(strcmp(a, again) == 0, "two renders of one state differ");
         check_text(a, f);
         free(a);
         free(again);
@@ -112,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     oca_prom_state_expire(st, 1000 * s, 1 * (int64_t)s);
     char *empty = render(st, OCA_PROM_TEXT);
-    check(*empty == '\0', "expired store not empty");
+    fuzz_check(*empty == '\0', "expired store not empty");
     free(empty);
     oca_prom_state_free(st);
     oca_batch_unref(b);

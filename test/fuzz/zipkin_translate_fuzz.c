@@ -6,35 +6,20 @@
  * Seeds: test/fuzz/corpus/zipkin_translate/. */
 #include <json-c/json.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
-#include "base/errors.h"
-#include "base/log.h"
 #include "exporters/zipkin/translate.h"
-#include "pipeline/batch.h"
+#include "fuzz.h"
 #include "zipkin/zipkin.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "zipkin_translate_fuzz: %s\n", what);
-        abort();
-    }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
-        return 0;
-    oca_log_set_level(OCA_LOG_NONE);
-    enum oca_encoding enc = (data[0] & 1) ? OCA_ENCODING_JSON : OCA_ENCODING_PROTO;
-    struct oca_batch *b;
-    if (oca_batch_decode(OCA_SIGNAL_TRACES, enc, data + 1, size - 1, &b, NULL, 0) != OCA_OK)
+    struct oca_batch *b = fuzz_request(OCA_SIGNAL_TRACES, data, size);
+    if (!b)
         return 0;
     char detail[256];
     struct oca_buf out = { 0 };
@@ -42,20 +27,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int err = oca_zipkin_encode(b->traces, OCA_ZIPKIN_JSON, "fuzz", &out, detail, sizeof(detail));
     if (err == OCA_OK) {
         struct json_object *arr = json_tokener_parse(out.data + 1);
-        check(arr && json_object_get_type(arr) == json_type_array, "JSON output does not parse as an array");
-        check(json_object_array_length(arr) == b->items, "JSON span count differs from the request's");
+        fuzz_check(arr && json_object_get_type(arr) == json_type_array, "JSON output does not parse as an array");
+        fuzz_check(json_object_array_length(arr) == b->items, "JSON span count differs from the request's");
         json_object_put(arr);
     } else {
-        check(err == OCA_ERR_INVALID && out.len == 1, "a failed translation changed the output");
+        fuzz_check(err == OCA_ERR_INVALID && out.len == 1, "a failed translation changed the output");
     }
     oca_buf_reset(&out);
     int err2 = oca_zipkin_encode(b->traces, OCA_ZIPKIN_PROTO, "fuzz", &out, detail, sizeof(detail));
-    check(err2 == err, "JSON and proto disagree on whether the batch translates");
+    fuzz_check(err2 == err, "JSON and proto disagree on whether the batch translates");
     if (err2 == OCA_OK) {
         Zipkin__Proto3__ListOfSpans *list =
             zipkin__proto3__list_of_spans__unpack(NULL, out.len, (const uint8_t *)out.data);
-        check(list != NULL, "proto output does not unpack");
-        check(list->n_spans == b->items, "proto span count differs from the request's");
+        fuzz_check(list != NULL, "proto output does not unpack");
+        fuzz_check(list->n_spans == b->items, "proto span count differs from the request's");
         zipkin__proto3__list_of_spans__free_unpacked(list, NULL);
     }
     oca_buf_free(&out);

@@ -130,6 +130,21 @@ int oca_test_decode_config(struct oca_arena *a, const struct oca_component_type 
     return errors;
 }
 
+void oca_test_expect_invalid(const struct oca_component_type *t, const char *path, const char *yaml,
+                             const char *message)
+{
+    struct oca_arena *a = oca_arena_new(1024);
+    struct oca_diag diag;
+    oca_diag_init(&diag);
+    void *cfg;
+    assert_int_equal(oca_test_decode_config(a, t, yaml, path, &diag, &cfg), 0);
+    assert_int_equal(t->validate(cfg, &diag), OCA_ERR_CONFIG);
+    if (!diag.text.data || !strstr(diag.text.data, message))
+        fail_msg("\"%s\" lacks \"%s\"", diag.text.data ? diag.text.data : "", message);
+    oca_diag_free(&diag);
+    oca_arena_destroy(a);
+}
+
 void *oca_test_valid_config(struct oca_arena *a, const struct oca_component_type *t, const char *yaml,
                             const char *path)
 {

@@ -50,6 +50,11 @@ void oca_test_remove_dir(const char *dir);
 int oca_test_decode_config(struct oca_arena *a, const struct oca_component_type *t, const char *yaml,
                            const char *path, struct oca_diag *diag, void **cfg);
 
+/* A config that decodes but that t->validate must refuse (OCA_ERR_CONFIG) with a message containing
+ * message; anything else fails the test. */
+void oca_test_expect_invalid(const struct oca_component_type *t, const char *path, const char *yaml,
+                             const char *message);
+
 /* A config that must be valid: decoded as above, then validated; any error fails the test with
  * its messages. */
 void *oca_test_valid_config(struct oca_arena *a, const struct oca_component_type *t, const char *yaml,

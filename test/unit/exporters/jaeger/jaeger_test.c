@@ -54,6 +54,10 @@ static void test_config(void **state)
     expect_error("compression: brotli\n", "compression");
     expect_error("tls: {cert_file: /nonexistent.pem}\n", "tls");
     expect_error("balancer_name: round_robin\n", "unknown key");
+    /* The push exporter's header check: metadata names are tokens, values carry no CR/LF. */
+    expect_error("headers: {\"x tenant\": a}\n", "exporters.jaeger.headers: \"x tenant\" is not a valid header name");
+    expect_error("headers: {x-tenant: \"a\\r\\nx-admin: 1\"}\n",
+                 "exporters.jaeger.headers: the value of x-tenant may not contain control characters");
     expect_error("retry_on_failure: {initial_interval: 10s, max_elapsed_time: 5s}\n", "max_elapsed_time");
 }
 

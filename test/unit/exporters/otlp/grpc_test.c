@@ -1,4 +1,5 @@
-/* Tests of exporters/otlp/grpc.c (and base.c) against the project's otlp receiver on the same loop:
+/* Tests of exporters/otlp/grpc.c (and the push exporter it embeds) against the project's otlp
+ * receiver on the same loop:
  * every signal arrives as it was sent, with the configured headers as metadata, gzip or not; a
  * permanent refusal (InvalidArgument) is counted as failed after one call and logged in gRPC's
  * words; UNAVAILABLE with RetryInfo is retried after the delay the receiver asks for, not the
@@ -49,11 +50,11 @@ static void test_validation(void **state)
 {
     (void)state;
     const struct oca_component_type *t = &oca_otlp_exporter;
-    peer_expect_invalid(t, "exporters.otlp", "{}", "exporters.otlp.endpoint: endpoint must be set");
-    peer_expect_invalid(t, "exporters.otlp", "endpoint: collector", "exporters.otlp.endpoint: \"collector\": expected host:port");
-    peer_expect_invalid(t, "exporters.otlp", "endpoint: c:4317\nheaders: {\"a b\": x}",
+    oca_test_expect_invalid(t, "exporters.otlp", "{}", "exporters.otlp.endpoint: endpoint must be set");
+    oca_test_expect_invalid(t, "exporters.otlp", "endpoint: collector", "exporters.otlp.endpoint: \"collector\": expected host:port");
+    oca_test_expect_invalid(t, "exporters.otlp", "endpoint: c:4317\nheaders: {\"a b\": x}",
                         "exporters.otlp.headers: \"a b\" is not a valid header name");
-    peer_expect_invalid(t, "exporters.otlp", "endpoint: c:4317\nretry_on_failure: {max_elapsed_time: 1s, initial_interval: 2s}",
+    oca_test_expect_invalid(t, "exporters.otlp", "endpoint: c:4317\nretry_on_failure: {max_elapsed_time: 1s, initial_interval: 2s}",
                         "max_elapsed_time");
 }
 

@@ -77,11 +77,11 @@ static void test_validation(void **state)
     (void)state;
     const struct oca_component_type *t = &oca_otlphttp_exporter;
     const char *path = "exporters.otlphttp";
-    peer_expect_invalid(t, path, "{}", "exporters.otlphttp.endpoint: endpoint (or traces_endpoint, metrics_endpoint "
+    oca_test_expect_invalid(t, path, "{}", "exporters.otlphttp.endpoint: endpoint (or traces_endpoint, metrics_endpoint "
                                        "and logs_endpoint) must be set");
-    peer_expect_invalid(t, path, "endpoint: collector:4318", "exporters.otlphttp.endpoint: \"collector:4318\": expected an http");
-    peer_expect_invalid(t, path, "logs_endpoint: \"http://c/a b\"", "exporters.otlphttp.logs_endpoint: ");
-    peer_expect_invalid(t, path, "endpoint: http://c\nheaders: {x: \"a\\nb\"}", "exporters.otlphttp.headers: the value of x");
+    oca_test_expect_invalid(t, path, "endpoint: collector:4318", "exporters.otlphttp.endpoint: \"collector:4318\": expected an http");
+    oca_test_expect_invalid(t, path, "logs_endpoint: \"http://c/a b\"", "exporters.otlphttp.logs_endpoint: ");
+    oca_test_expect_invalid(t, path, "endpoint: http://c\nheaders: {x: \"a\\nb\"}", "exporters.otlphttp.headers: the value of x");
 }
 
 int main(void)

@@ -223,20 +223,4 @@ static H_UNUSED void peer_retried_after_delay(struct peer *p, enum oca_signal si
     assert_int_equal(p->counters.items[OCA_EDGE_SEND_FAILED][sig], 0);
 }
 
-/* yaml is an invalid config of t (under key path `path`) and the messages contain message. */
-static H_UNUSED void peer_expect_invalid(const struct oca_component_type *t, const char *path, const char *yaml,
-                                         const char *message)
-{
-    struct oca_arena *a = oca_arena_new(1024);
-    struct oca_diag diag;
-    oca_diag_init(&diag);
-    void *cfg;
-    assert_int_equal(oca_test_decode_config(a, t, yaml, path, &diag, &cfg), 0);
-    assert_int_equal(t->validate(cfg, &diag), OCA_ERR_CONFIG);
-    if (!strstr(diag.text.data, message))
-        fail_msg("\"%s\" lacks \"%s\"", diag.text.data, message);
-    oca_diag_free(&diag);
-    oca_arena_destroy(a);
-}
-
 #endif

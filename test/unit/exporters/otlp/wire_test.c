@@ -1,11 +1,10 @@
 /* Tests of exporters/otlp/wire.c: the gRPC target and the otlphttp URLs built from the config, the
  * partial_success of export responses (protobuf and JSON), the message of error bodies
- * (google.rpc.Status as protobuf or JSON, or plain text) and gzip. */
+ * (google.rpc.Status as protobuf or JSON, or plain text). */
 #include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "base/errors.h"
 #include "exporters/otlp/otlp.h"
@@ -73,27 +72,6 @@ static void test_http_url_ok(void **state)
     assert_false(oca_otlpexp_http_url_ok("http://collector/a b", why, sizeof(why)));
     assert_non_null(strstr(why, "blanks or control characters"));
     assert_false(oca_otlpexp_http_url_ok("http://collector/\r\nX-Injected: 1", why, sizeof(why)));
-}
-
-static void test_headers_ok(void **state)
-{
-    (void)state;
-    char why[256];
-    char *keys[] = { "authorization", "X-Tenant_1" }, *values[] = { "Bearer a b\tc", "" };
-    struct oca_strmap good = { keys, values, 2 };
-    assert_true(oca_otlpexp_headers_ok(&good, why, sizeof(why)));
-    char *bad_key[] = { "x tenant" };
-    struct oca_strmap bad = { bad_key, values, 1 };
-    assert_false(oca_otlpexp_headers_ok(&bad, why, sizeof(why)));
-    assert_string_equal(why, "\"x tenant\" is not a valid header name");
-    char *empty_key[] = { "" };
-    bad.keys = empty_key;
-    assert_false(oca_otlpexp_headers_ok(&bad, why, sizeof(why)));
-    char *smuggle[] = { "ok\r\nx-admin: 1" };
-    bad.keys = keys;
-    bad.values = smuggle;
-    assert_false(oca_otlpexp_headers_ok(&bad, why, sizeof(why)));
-    assert_string_equal(why, "the value of authorization may not contain control characters");
 }
 
 static void expect_signal_url(const char *endpoint, const char *override, enum oca_signal sig, const char *want)
@@ -262,51 +240,18 @@ static void test_media_type(void **state)
     assert_false(oca_otlpexp_media_type_is(NULL, "application/json"));
 }
 
-static void test_gzip_round_trip(void **state)
-{
-    (void)state;
-    char in[5000];
-    for (size_t i = 0; i < sizeof(in); i++)
-        in[i] = (char)('a' + i % 7);
-    struct oca_buf out = { 0 };
-    oca_buf_puts(&out, "prefix");
-    oca_otlpexp_gzip((const uint8_t *)in, sizeof(in), &out);
-    assert_true(out.len > 6 && out.len < sizeof(in));
-    assert_int_equal((uint8_t)out.data[6], 0x1f);
-    assert_int_equal((uint8_t)out.data[7], 0x8b);
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
-    char back[6000];
-    zs.next_in = (Bytef *)out.data + 6;
-    zs.avail_in = (uInt)(out.len - 6);
-    zs.next_out = (Bytef *)back;
-    zs.avail_out = sizeof(back);
-    assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
-    assert_int_equal(zs.total_out, sizeof(in));
-    assert_memory_equal(back, in, sizeof(in));
-    inflateEnd(&zs);
-    /* An empty body is still a valid gzip stream. */
-    oca_buf_reset(&out);
-    oca_otlpexp_gzip(NULL, 0, &out);
-    assert_true(out.len >= 20);
-    oca_buf_free(&out);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grpc_url),
         cmocka_unit_test(test_http_url_ok),
         cmocka_unit_test(test_signal_url),
-        cmocka_unit_test(test_headers_ok),
         cmocka_unit_test(test_parse_partial_proto),
         cmocka_unit_test(test_parse_partial_json),
         cmocka_unit_test(test_log_partial),
         cmocka_unit_test(test_status_message),
         cmocka_unit_test(test_grpc_code_name),
         cmocka_unit_test(test_media_type),
-        cmocka_unit_test(test_gzip_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -583,6 +583,25 @@ static void test_rejected_spans(void **state)
 
 /* An empty event name with dropped attributes only, a link without ids, duplicate keys (last wins),
  * a port out of range and an IPv4-mapped IPv6 peer. */
+/* Names and tag values that are not valid UTF-8 go out with each bad byte as U+FFFD (Go's JSON
+ * encoder does the same); valid multi-byte text is kept. An overlong form (\xc0\xaf), a surrogate
+ * (\xed\xa0\x80) and a truncated sequence are each invalid. */
+static void test_invalid_utf8(void **state)
+{
+    (void)state;
+    Span *sp = new_span("a\xff" "b\xc3\xa9");
+    sp->n_attributes = 1;
+    sp->attributes = kvs(1, kv("k\xc0\xaf", v_str("\xed\xa0\x80z\xe2\x82")));
+    oca_traces_req *req = new_req(1, LIST(ResourceSpans *, 1,
+        new_resource(0, NULL, 1, LIST(ScopeSpans *, 1, new_scope(NULL, NULL, 0, NULL, 1, LIST(Span *, 1, sp))))));
+    struct json_object *arr = encode_json(req);
+    struct json_object *span = json_object_array_get_idx(arr, 0);
+    expect_str(js(span, "name"), "a\xef\xbf\xbd" "b\xc3\xa9", "name");
+    expect_str(js(jo(span, "tags"), "k\xef\xbf\xbd\xef\xbf\xbd"),
+               "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "z\xef\xbf\xbd\xef\xbf\xbd", "tag");
+    json_object_put(arr);
+}
+
 static void test_edges(void **state)
 {
     (void)state;
@@ -669,6 +688,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_spans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_strings, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -246,19 +246,15 @@ static void test_validate(void **state)
 {
     struct oca_test_fixture *fx = *state;
     void *cfg;
-    assert_int_equal(oca_test_decode_config(fx->arena, &oca_zipkin_exporter, "{}", "exporters.zipkin", &fx->diag, &cfg), 0);
-    assert_int_equal(oca_zipkin_exporter.validate(cfg, &fx->diag), OCA_ERR_CONFIG);
-    assert_non_null(strstr(fx->diag.text.data, "endpoint must be set"));
-    oca_buf_reset(&fx->diag.text);
-    fx->diag.errors = 0;
-    assert_int_equal(oca_test_decode_config(fx->arena, &oca_zipkin_exporter, "endpoint: ftp://x/spans",
-                                            "exporters.zipkin", &fx->diag, &cfg), 0);
-    assert_int_equal(oca_zipkin_exporter.validate(cfg, &fx->diag), OCA_ERR_CONFIG);
-    assert_non_null(strstr(fx->diag.text.data, "not an http:// or https:// URL"));
-    oca_buf_reset(&fx->diag.text);
-    fx->diag.errors = 0;
-    assert_int_not_equal(oca_test_decode_config(fx->arena, &oca_zipkin_exporter,
-                                                "endpoint: http://x/\nformat: thrift", "exporters.zipkin",
+    const struct oca_component_type *t = &oca_zipkin_exporter;
+    oca_test_expect_invalid(t, "exporters.zipkin", "{}", "endpoint must be set");
+    oca_test_expect_invalid(t, "exporters.zipkin", "endpoint: ftp://x/spans", "not an http:// or https:// URL");
+    /* The push exporter's header check: names are tokens, values carry no CR/LF. */
+    oca_test_expect_invalid(t, "exporters.zipkin", "endpoint: http://x/spans\nheaders: {\"a b\": x, y: \"1\\r\\nz: 2\"}",
+                            "exporters.zipkin.headers: \"a b\" is not a valid header name");
+    oca_test_expect_invalid(t, "exporters.zipkin", "endpoint: http://x/spans\nheaders: {y: \"1\\r\\nz: 2\"}",
+                            "exporters.zipkin.headers: the value of y may not contain control");
+    assert_int_not_equal(oca_test_decode_config(fx->arena, t, "endpoint: http://x/\nformat: thrift", "exporters.zipkin",
                                                 &fx->diag, &cfg), 0);
     assert_non_null(strstr(fx->diag.text.data, "proto"));
 }

@@ -1,0 +1,226 @@
+/* The push exporter (see push.h): start creates the HTTP client and starts the exporter helper;
+ * shutdown lets the helper drain its queue (sending and retrying what is left) and only then closes
+ * the client, so no attempt is cut off by the client going away. */
+#include "exporters/exporterhelper/push.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/errors.h"
+#include "base/mem.h"
+#include "codec/gzip.h"
+#include "config/diag.h"
+
+static bool is_token_char(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+bool oca_push_headers_ok(const struct oca_strmap *headers, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < headers->n; i++) {
+        const char *k = headers->keys[i], *v = headers->values[i];
+        bool ok = *k != '\0';
+        for (const char *p = k; ok && *p; p++)
+            ok = is_token_char((unsigned char)*p);
+        if (!ok) {
+            snprintf(why, why_size, "\"%s\" is not a valid header name", k);
+            return false;
+        }
+        for (const char *p = v; *p; p++)
+            if (((unsigned char)*p < ' ' && *p != '\t') || *p == 0x7f) {
+                snprintf(why, why_size, "the value of %s may not contain control characters", k);
+                return false;
+            }
+    }
+    return true;
+}
+
+const struct oca_enum_name oca_push_compression_names[] = {
+    { "gzip", OCA_PUSH_GZIP },
+    { "none", OCA_PUSH_NONE },
+    { NULL, 0 },
+};
+
+int oca_push_exporter_validate(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
+                               const struct oca_exporter_helper_config *helper, struct oca_diag *diag)
+{
+    int err = OCA_OK;
+    char why[256];
+    if (!oca_push_headers_ok(headers, why, sizeof(why))) {
+        oca_diag_field_error(diag, "headers", "%s", why);
+        err = OCA_ERR_CONFIG;
+    }
+    if (oca_tls_client_config_validate(tls, "tls", diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    if (oca_exporter_helper_validate(helper, diag) != OCA_OK)
+        err = OCA_ERR_CONFIG;
+    return err;
+}
+
+void oca_push_exporter_init(struct oca_push_exporter *p, struct oca_component *self,
+                            const struct oca_exporter_helper_config *helper_cfg,
+                            const struct oca_tls_client_config *tls, const struct oca_strmap *headers,
+                            const struct oca_http_header *fixed, size_t n_fixed,
+                            const struct oca_exporter_ops *ops, void *exporter)
+{
+    memset(p, 0, sizeof(*p));
+    p->self = self;
+    p->tls = tls;
+    p->n_headers = n_fixed + headers->n;
+    p->headers = oca_xcalloc(p->n_headers ? p->n_headers : 1, sizeof(*p->headers));
+    if (n_fixed)
+        memcpy(p->headers, fixed, n_fixed * sizeof(*fixed));
+    for (size_t i = 0; i < headers->n; i++) {
+        struct oca_http_header *h = &p->headers[n_fixed + i];
+        h->name = headers->keys[i];
+        h->name_len = strlen(headers->keys[i]);
+        h->value = headers->values[i];
+        h->value_len = strlen(headers->values[i]);
+    }
+    p->helper = oca_exporter_helper_new(self, helper_cfg, ops, exporter);
+}
+
+int oca_push_exporter_start(struct oca_component *self, uv_loop_t *loop)
+{
+    struct oca_push_exporter *p = self->state;
+    p->client = oca_http_client_new(loop, p->tls, p->self->id);
+    if (!p->client)
+        return OCA_ERR_CONFIG;
+    int err = oca_exporter_helper_start(p->helper, loop);
+    p->started = true;
+    return err;
+}
+
+int oca_push_exporter_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch)
+{
+    struct oca_push_exporter *p = self->state;
+    return oca_exporter_helper_consume(p->helper, sig, batch);
+}
+
+static void on_client_closed(void *arg)
+{
+    struct oca_push_exporter *p = arg;
+    p->client = NULL;
+    p->started = false;
+    oca_waiters_notify(&p->waiters, p->self);
+}
+
+static void on_drained(void *arg)
+{
+    struct oca_push_exporter *p = arg;
+    oca_http_client_close(p->client, on_client_closed, p);
+}
+
+void oca_push_exporter_shutdown(struct oca_component *self, oca_done_cb done)
+{
+    struct oca_push_exporter *p = self->state;
+    oca_waiters_add(&p->waiters, done);
+    if (p->stopping && p->started)
+        return;     /* the first call's drain answers this one too */
+    if (!p->started) {
+        oca_waiters_notify(&p->waiters, p->self);
+        return;
+    }
+    p->stopping = true;
+    oca_exporter_helper_shutdown(p->helper, on_drained, p);
+}
+
+void oca_push_exporter_free(struct oca_push_exporter *p)
+{
+    oca_exporter_helper_free(p->helper);
+    free(p->headers);
+    free(p->waiters.cbs);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Thread pool: the exporter's encode, and nothing else of the exporter's is touched. */
+static void job_work(uv_work_t *w)
+{
+    struct oca_push_job *job = w->data;
+    job->err = job->ops->encode(job->exporter, job, job->why, sizeof(job->why));
+}
+
+static void job_encoded(uv_work_t *w, int status)
+{
+    struct oca_push_job *job = w->data;
+    struct oca_send_result r = { .err = OCA_ERR_SHUTTING_DOWN };
+    if (status != 0) {
+        r.message = "cancelled";
+    } else if (job->err != OCA_OK) {
+        r.err = job->err;
+        r.message = job->why;
+    } else if (!job->px->client) {
+        r.message = "the HTTP client is closed";
+    } else {
+        job->ops->send(job->exporter, job);
+        return;
+    }
+    oca_push_job_finish(job, &r);
+}
+
+void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_ops *ops, void *exporter,
+                        enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, bool gzip,
+                        struct oca_send_attempt *attempt)
+{
+    struct oca_push_job *job = oca_xcalloc(1, sizeof(*job));
+    job->px = px;
+    job->ops = ops;
+    job->exporter = exporter;
+    job->sig = sig;
+    job->batch = batch;
+    job->timeout_ns = timeout_ns;
+    job->gzip = gzip;
+    job->attempt = attempt;
+    job->work.data = job;
+    if (uv_queue_work(px->self->loop, &job->work, job_work, job_encoded) != 0) {
+        struct oca_send_result r = { .err = OCA_ERR_SHUTTING_DOWN, .message = "the thread pool refused the work" };
+        oca_push_job_finish(job, &r);
+    }
+}
+
+void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len)
+{
+    if (job->gzip) {
+        if (!oca_gzip(msg, len, OCA_GZIP_LEVEL, &job->body))
+            abort();    /* zlib could not allocate its state */
+    } else {
+        oca_buf_append(&job->body, msg, len);
+    }
+    if (job->n_msgs == job->cap_msgs) {
+        job->cap_msgs = job->cap_msgs ? 2 * job->cap_msgs : 4;
+        job->ends = oca_xrealloc(job->ends, job->cap_msgs * sizeof(*job->ends));
+    }
+    job->ends[job->n_msgs++] = job->body.len;
+}
+
+const uint8_t *oca_push_job_msg(const struct oca_push_job *job, size_t i, size_t *len)
+{
+    size_t start = i ? job->ends[i - 1] : 0;
+    *len = job->ends[i] - start;
+    return (const uint8_t *)job->body.data + start;
+}
+
+void oca_push_job_finish(struct oca_push_job *job, const struct oca_send_result *res)
+{
+    /* res may point into the job (its why): the attempt is ended first. The job is its own memory,
+     * so whatever done frees, freeing it after is safe. */
+    oca_send_attempt_done(job->attempt, res);
+    oca_buf_free(&job->body);
+    free(job->ends);
+    free(job);
+}
+
+int64_t oca_push_retry_after(const struct oca_http_response *resp)
+{
+    const struct oca_http_header *h = oca_http_response_header(resp, "retry-after");
+    if (!h)
+        return 0;
+    char v[64];
+    snprintf(v, sizeof(v), "%.*s", (int)h->value_len, h->value);
+    int64_t ns = oca_retry_after_parse(v, (int64_t)time(NULL));
+    return ns > 0 ? ns : 0;
+}

@@ -1,0 +1,122 @@
+/* The push exporter: what the exporters that send each batch to a backend over the outbound HTTP
+ * client share (otlp, otlphttp, zipkin, jaeger). It owns the HTTP client and the exporter helper
+ * and gives them one lifecycle (shutdown drains the queue, then closes the client, so no attempt
+ * is cut off by the client going away), checks the config every such exporter has (headers, tls,
+ * the helper's rules), and runs each attempt's encoding and compression on libuv's thread pool
+ * (a large batch takes tens to hundreds of ms to encode and gzip, which the loop must not wait
+ * for) before the exporter sends it from the loop thread. */
+#ifndef OCA_EXPORTERS_EXPORTERHELPER_PUSH_H
+#define OCA_EXPORTERS_EXPORTERHELPER_PUSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "config/fields.h"
+#include "exporters/exporterhelper/exporterhelper.h"
+#include "net/http_client.h"
+#include "pipeline/batch.h"
+#include "pipeline/component.h"
+
+/* The compression key every push exporter has (each its own default): "gzip" or "none". */
+enum oca_push_compression { OCA_PUSH_GZIP, OCA_PUSH_NONE };
+extern const struct oca_enum_name oca_push_compression_names[];
+
+/* The exporter embeds one as its first member, so that self->state points at both. */
+struct oca_push_exporter {
+    struct oca_component *self;
+    const struct oca_tls_client_config *tls;
+    struct oca_exporter_helper *helper;
+    struct oca_http_client *client;     /* from start until shutdown is done */
+    struct oca_http_header *headers;    /* the exporter's own first, then the configured ones */
+    size_t n_headers;
+    struct oca_waiters waiters;
+    bool started, stopping;
+};
+
+/* Sets up p for self: fixed (n_fixed headers the exporter always sends, borrowed for p's lifetime)
+ * followed by the configured headers (borrowed from the config), and the helper around ops. */
+void oca_push_exporter_init(struct oca_push_exporter *p, struct oca_component *self,
+                            const struct oca_exporter_helper_config *helper_cfg,
+                            const struct oca_tls_client_config *tls, const struct oca_strmap *headers,
+                            const struct oca_http_header *fixed, size_t n_fixed,
+                            const struct oca_exporter_ops *ops, void *exporter);
+
+/* Frees what init and start made (after shutdown's done, or when never started). */
+void oca_push_exporter_free(struct oca_push_exporter *p);
+
+/* The rules every push exporter's validate shares: the headers (oca_push_headers_ok, reported on
+ * "headers"), the tls section and the exporter helper's cross-field rules. Reports through diag;
+ * returns OCA_OK or OCA_ERR_CONFIG. */
+struct oca_diag;
+int oca_push_exporter_validate(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
+                               const struct oca_exporter_helper_config *helper, struct oca_diag *diag);
+
+/* Checks configured headers (or gRPC metadata): names are HTTP tokens (RFC 9110), values hold no
+ * control characters but tab (a CR or LF would smuggle in headers of its own). Returns true, or
+ * false with the reason in why. */
+bool oca_push_headers_ok(const struct oca_strmap *headers, char *why, size_t why_size);
+
+/* The component slots, the same for every push exporter: self->state points at the exporter's
+ * struct, whose first member is its struct oca_push_exporter. start creates the client and starts
+ * the helper (OCA_ERR_CONFIG when the client cannot be set up; logged); consume queues the batch;
+ * shutdown is safe without start and safe twice, and each call's done runs once. */
+int oca_push_exporter_start(struct oca_component *self, uv_loop_t *loop);
+int oca_push_exporter_consume(struct oca_component *self, enum oca_signal sig, struct oca_batch *batch);
+void oca_push_exporter_shutdown(struct oca_component *self, oca_done_cb done);
+
+/* One attempt whose bytes are made on libuv's thread pool: the exporter's encode runs there (it
+ * may read the batch, which is read-only once handed on and held by the helper until the attempt
+ * ends, and the exporter's config, and nothing else), then its send runs on the loop thread. */
+struct oca_push_job;
+
+struct oca_push_job_ops {
+    /* Thread pool. Adds the attempt's messages with oca_push_job_add (usually one; several when a
+     * batch goes out as several calls). Returns OCA_OK, or an error (permanent: the batch cannot
+     * be expressed) with the reason in why, which ends the attempt with that error and message. */
+    int (*encode)(void *exporter, struct oca_push_job *job, char *why, size_t why_size);
+    /* Loop thread, after a successful encode, with the client open. Starts the request(s) and ends
+     * the attempt with oca_push_job_finish, now or later. */
+    void (*send)(void *exporter, struct oca_push_job *job);
+};
+
+struct oca_push_job {
+    uv_work_t work;
+    struct oca_push_exporter *px;
+    const struct oca_push_job_ops *ops;
+    void *exporter;
+    enum oca_signal sig;
+    const struct oca_batch *batch;      /* the helper's reference, until the attempt ends */
+    int64_t timeout_ns;
+    bool gzip;                          /* messages are gzipped at OCA_GZIP_LEVEL as they are added */
+    struct oca_send_attempt *attempt;
+    struct oca_buf body;                /* the messages, one after the other */
+    size_t *ends;                       /* end offset in body of each message */
+    size_t n_msgs, cap_msgs;
+    int err;                            /* of encode */
+    char why[512];
+};
+
+/* Starts an attempt (from the exporter's oca_exporter_ops send): ops->encode on the pool, each
+ * message gzipped at OCA_GZIP_LEVEL when gzip, then ops->send on the loop thread. An attempt that
+ * cannot start (the pool refuses it), whose work is cancelled or whose client is gone ends as
+ * OCA_ERR_SHUTTING_DOWN. */
+void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_ops *ops, void *exporter,
+                        enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, bool gzip,
+                        struct oca_send_attempt *attempt);
+
+/* Thread pool, inside encode: appends one message of len bytes (gzipped when the job says so). */
+void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len);
+
+/* Message i of the job (i < job->n_msgs). */
+const uint8_t *oca_push_job_msg(const struct oca_push_job *job, size_t i, size_t *len);
+
+/* Ends the attempt with res (which need only live for the call) and frees the job. */
+void oca_push_job_finish(struct oca_push_job *job, const struct oca_send_result *res);
+
+/* The delay a retryable HTTP answer asks for (its Retry-After), in ns; 0 when none or not valid. */
+int64_t oca_push_retry_after(const struct oca_http_response *resp);
+
+#endif
