@@ -14,16 +14,9 @@
 #include "base/log.h"
 #include "pipeline/batch.h"
 #include "receivers/otlp/otlp.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "otlp_walk_fuzz: %s\n", what);
-        abort();
-    }
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -48,28 +41,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         derr = OCA_ERR_DECODE;                  /* the walk's depth limit, where protobuf-c has none */
     if ((err == OCA_OK) != (derr == OCA_OK)) {
         fprintf(stderr, "walk: %s (%s); decoding: %s (%s)\n", oca_err_name(err), why, oca_err_name(derr), res.message);
-        check(false, "the walk and the decoding disagree");
+        fuzz_check(false, "the walk and the decoding disagree");
     }
     if (b) {
-        check(items == b->items, "item counts differ");
+        fuzz_check(items == b->items, "item counts differ");
         oca_batch_unref(b);
         /* Two requests concatenated are one request of both. */
         uint8_t *twice = malloc(2 * len + 1);
         memcpy(twice, req, len);
         memcpy(twice + len, req, len);
         uint64_t items2;
-        check(oca_otlp_walk(sig, twice, 2 * len, &items2, why, sizeof(why)) == OCA_OK, "concatenation refused");
-        check(items2 == 2 * items, "concatenation does not count twice the items");
+        fuzz_check(oca_otlp_walk(sig, twice, 2 * len, &items2, why, sizeof(why)) == OCA_OK, "concatenation refused");
+        fuzz_check(items2 == 2 * items, "concatenation does not count twice the items");
         struct oca_batch *raw = oca_batch_new_raw(sig);
         oca_batch_add_raw(raw, req, len);
         oca_batch_add_raw(raw, req, len);
         raw->items = (size_t)items2;
         struct oca_batch *dec = oca_batch_decoded(raw);
-        check(dec->items == items2, "the raw batch decodes to another count");
+        fuzz_check(dec->items == items2, "the raw batch decodes to another count");
         oca_batch_unref(dec);
         oca_batch_unref(raw);
         free(twice);
     }
-    check(oca_budget_used() == 0, "budget not given back");
+    fuzz_check(oca_budget_used() == 0, "budget not given back");
     return 0;
 }
