@@ -117,6 +117,48 @@ static void test_bad_data_is_invalid_argument(void **state)
     h_stop(&h);
 }
 
+/* With a consumer that takes raw-only batches, every signal goes on undecoded: the bytes are the
+ * message's, the items counted; bad bytes are still INVALID_ARGUMENT. */
+static void test_raw_when_the_consumer_takes_it(void **state)
+{
+    (void)state;
+    struct h_rx h;
+    h_start(&h, grpc_yaml, 0);
+    h.fake.base.takes_raw = true;
+    const char *jsons[] = { NULL, h_metrics_json, h_logs_json };
+    const size_t want[] = { 3, 2, 1 };
+    for (int sig = 0; sig < OCA_SIGNAL_COUNT; sig++) {
+        size_t len;
+        uint8_t *msg = sig == OCA_SIGNAL_TRACES ? h_traces_proto(3, &len) : proto_of((enum oca_signal)sig, jsons[sig], &len);
+        struct h_grpc g;
+        h_grpc_call(&h.loop, h_port(&h, 0), paths[sig], msg, len, sig == OCA_SIGNAL_METRICS, NULL, &g);
+        assert_int_equal(g.grpc_status, 0);
+        oca_buf_free(&g.data);
+        assert_int_equal(h.fake.n, (size_t)sig + 1);
+        struct oca_batch *b = h.fake.got[sig];
+        assert_null(b->msg);
+        assert_int_equal(b->items, want[sig]);
+        size_t plen;
+        uint8_t *packed = oca_batch_pack(b, &plen);
+        assert_int_equal(plen, len);
+        assert_memory_equal(packed, msg, len);
+        assert_true(b->charged >= len);
+        assert_true(oca_budget_used() >= b->charged);
+        free(packed);
+        free(msg);
+    }
+    assert_memory_equal(h.fake.got[0]->client.addr, "127.0.0.1:", 10);
+    assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_METRICS], 2);
+    static const uint8_t junk[] = { 0x0a, 0x05, 0x0a, 0x03, 0xff };
+    struct h_grpc g;
+    h_grpc_call(&h.loop, h_port(&h, 0), paths[0], junk, sizeof(junk), false, NULL, &g);
+    assert_int_equal(g.grpc_status, OCA_GRPC_INVALID_ARGUMENT);
+    assert_non_null(strstr(g.grpc_message, "protobuf"));
+    oca_buf_free(&g.data);
+    assert_int_equal(h.fake.n, 3);
+    h_stop(&h);
+}
+
 static void test_retryable_refusals_carry_retry_info(void **state)
 {
     (void)state;
@@ -277,6 +319,7 @@ int main(void)
     oca_log_set_level(OCA_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_export_ok_for_every_signal),
+        cmocka_unit_test(test_raw_when_the_consumer_takes_it),
         cmocka_unit_test(test_bad_data_is_invalid_argument),
         cmocka_unit_test(test_retryable_refusals_carry_retry_info),
         cmocka_unit_test(test_limits_unimplemented_and_metadata),

@@ -67,6 +67,49 @@ static void test_protobuf_200_and_the_batch_downstream(void **state)
     h_stop(&h);
 }
 
+/* With a consumer that takes raw-only batches, a protobuf body (plain or gzip) goes on undecoded:
+ * the batch's bytes are the body, charged; a bad one is still 400, and JSON still decodes. */
+static void test_protobuf_raw_when_the_consumer_takes_it(void **state)
+{
+    (void)state;
+    struct h_rx h;
+    h_start(&h, http_yaml, 0);
+    h.fake.base.takes_raw = true;
+    size_t len, zlen;
+    uint8_t *wire = h_traces_proto(3, &len);
+    uint8_t *gz = h_compress(wire, len, 31, &zlen);
+    struct h_resp r;
+    assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/traces", "application/x-protobuf", NULL, wire, len, &r));
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/traces", "application/x-protobuf", "Content-Encoding: gzip\r\n",
+                       gz, zlen, &r));
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    assert_int_equal(h.fake.n, 2);
+    for (size_t k = 0; k < 2; k++) {
+        struct oca_batch *b = h.fake.got[k];
+        assert_null(b->msg);
+        assert_int_equal(b->items, 3);
+        assert_int_equal(b->raw_len, len);
+        assert_memory_equal(b->raw[0].data, wire, len);
+        assert_true(b->charged >= len);
+    }
+    assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/traces", "application/x-protobuf", NULL, wire, len - 3, &r));
+    assert_int_equal(r.status, 400);
+    h_resp_free(&r);
+    assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/metrics", "application/json", NULL, h_metrics_json,
+                       strlen(h_metrics_json), &r));
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    assert_int_equal(h.fake.n, 3);
+    assert_non_null(h.fake.got[2]->msg);
+    assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_TRACES], 6);
+    free(gz);
+    free(wire);
+    h_stop(&h);
+}
+
 static void test_json_200_with_charset_and_json_response(void **state)
 {
     (void)state;
@@ -518,6 +561,7 @@ int main(void)
     oca_log_set_level(OCA_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_protobuf_200_and_the_batch_downstream),
+        cmocka_unit_test(test_protobuf_raw_when_the_consumer_takes_it),
         cmocka_unit_test(test_json_200_with_charset_and_json_response),
         cmocka_unit_test(test_gzip_and_deflate_bodies),
         cmocka_unit_test(test_chunked_and_empty_requests),
