@@ -1,5 +1,6 @@
 /* pipeline/batch.c: decoding both encodings, item counts per signal, deep clones that share
- * nothing, held batches kept alive, and clean errors for bad input. */
+ * nothing, held batches kept alive, clean errors for bad input, and raw batches: their pack is
+ * their bytes, and concatenated requests decode to the merge. */
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -162,6 +163,46 @@ static void test_bad_input_is_refused_with_detail(void **state)
     assert_true(strlen(detail) > 0);
 }
 
+static void test_raw_concatenation_decodes_to_the_merge(void **state)
+{
+    (void)state;
+    struct oca_batch *a = decode_json(OCA_SIGNAL_TRACES, traces_json);
+    struct oca_batch *b = decode_json(OCA_SIGNAL_TRACES, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"name\":\"e\"}]}]}]}");
+    size_t la, lb;
+    uint8_t *wa = oca_batch_pack(a, &la), *wb = oca_batch_pack(b, &lb);
+    struct oca_batch *raw = oca_batch_new_raw(OCA_SIGNAL_TRACES);
+    assert_null(raw->msg);
+    oca_batch_add_raw(raw, wa, la);
+    oca_batch_add_raw(raw, wb, lb);
+    raw->items = a->items + b->items;
+    raw->client.addr = "10.0.0.1:5";
+    size_t len;
+    uint8_t *both = oca_batch_pack(raw, &len);
+    assert_int_equal(len, la + lb);
+    assert_memory_equal(both, wa, la);
+    assert_memory_equal(both + la, wb, lb);
+    struct oca_batch *dec = oca_batch_decoded(raw);
+    assert_non_null(dec->msg);
+    assert_int_equal(dec->items, 5);
+    assert_int_equal(oca_batch_resource_count(dec), 3);
+    assert_string_equal(dec->client.addr, "10.0.0.1:5");
+    assert_string_equal(dec->traces->resource_spans[2]->scope_spans[0]->spans[0]->name, "e");
+    assert_string_equal(dec->traces->resource_spans[1]->scope_spans[0]->spans[0]->name, "d");
+    /* A batch with structs is its own decoding. */
+    struct oca_batch *same = oca_batch_decoded(a);
+    assert_ptr_equal(same, a);
+    oca_batch_unref(same);
+    /* The raw batch's block goes with it. */
+    raw->raw_block = both;
+    raw->raw_free = free;
+    oca_batch_unref(dec);
+    oca_batch_unref(raw);
+    free(wa);
+    free(wb);
+    oca_batch_unref(a);
+    oca_batch_unref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_proto_round_trip_and_clone),
         cmocka_unit_test(test_hold_keeps_source_alive),
         cmocka_unit_test(test_bad_input_is_refused_with_detail),
+        cmocka_unit_test(test_raw_concatenation_decodes_to_the_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
