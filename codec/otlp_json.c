@@ -29,8 +29,7 @@
 
 /* Shared by both directions. */
 
-/* OTLP writes these ids as hex; every other bytes field is base64. Returns the id's size or 0. */
-static size_t hex_id_size(const ProtobufCFieldDescriptor *f)
+size_t oca_otlp_id_size(const ProtobufCFieldDescriptor *f)
 {
     if (f->type != PROTOBUF_C_TYPE_BYTES)
         return 0;
@@ -304,7 +303,7 @@ static void put_base64(struct oca_buf *b, const ProtobufCBinaryData *bd)
 static void encode_bytes(struct oca_buf *b, const ProtobufCFieldDescriptor *f,
                          const ProtobufCBinaryData *bd)
 {
-    if (hex_id_size(f))
+    if (oca_otlp_id_size(f))
         put_hex(b, bd);
     else
         put_base64(b, bd);
@@ -1051,7 +1050,7 @@ static int decode_bytes(struct dec *d, const ProtobufCFieldDescriptor *f, struct
     if (!json_object_is_type(v, json_type_string))
         return fail(d, "expected a string");
     const char *s = json_object_get_string(v);
-    size_t n = (size_t)json_object_get_string_len(v), id_size = hex_id_size(f);
+    size_t n = (size_t)json_object_get_string_len(v), id_size = oca_otlp_id_size(f);
     /* grpc-gateway writes every bytes field in base64; hex ids are still taken at their exact length. */
     if (d->gateway && id_size && n != 2 * id_size)
         id_size = 0;

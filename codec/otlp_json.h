@@ -14,6 +14,11 @@
 
 struct oca_arena;
 
+/* The size of an OTLP id field: 16 for a trace_id, 8 for a span_id or parent_span_id (bytes
+ * fields of those names, in spans, links, log records and exemplars); 0 for any other field. JSON
+ * writes these as hex, and decoding insists on these sizes (or none). */
+size_t oca_otlp_id_size(const ProtobufCFieldDescriptor *f);
+
 /* Appends the JSON of msg to out (no trailing newline). Fields at their default value are left
  * out, as protobuf's JSON mapping does. Never fails. */
 void oca_otlp_json_encode(const ProtobufCMessage *msg, struct oca_buf *out);

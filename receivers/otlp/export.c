@@ -77,15 +77,6 @@ struct id_walk {
     int depth;
 };
 
-static size_t id_length(const char *field_name)
-{
-    if (strcmp(field_name, "trace_id") == 0)
-        return 16;
-    if (strcmp(field_name, "span_id") == 0 || strcmp(field_name, "parent_span_id") == 0)
-        return 8;
-    return 0;
-}
-
 static void put_camel(struct oca_buf *out, const char *name)
 {
     for (bool up = false; *name; name++) {
@@ -155,7 +146,7 @@ static bool ids_ok_in(const ProtobufCMessage *m, struct id_walk *w, struct oca_o
         const char *at = (const char *)m + f->offset;
         if (f->type == PROTOBUF_C_TYPE_BYTES && f->label != PROTOBUF_C_LABEL_REPEATED) {
             const ProtobufCBinaryData *id = (const ProtobufCBinaryData *)(const void *)at;
-            size_t want = id->len ? id_length(f->name) : 0;
+            size_t want = id->len ? oca_otlp_id_size(f) : 0;
             if (want && id->len != want) {
                 report_bad_id(w, f, id->len, want, res);
                 return false;

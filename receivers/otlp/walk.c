@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "codec/otlp_json.h"
 #include "receivers/otlp/otlp.h"
 
 /* Deeper nesting (only AnyValue lists nest freely) is refused, where protobuf-c would recurse
@@ -114,13 +115,7 @@ static bool packed_ok(struct walk *w, ProtobufCType t, const uint8_t *v, size_t 
 /* Trace ids are 16 bytes and span ids 8, or absent (export.c's rule for decoded requests). */
 static size_t id_length(const ProtobufCFieldDescriptor *f)
 {
-    if (f->type != PROTOBUF_C_TYPE_BYTES || f->label == PROTOBUF_C_LABEL_REPEATED)
-        return 0;
-    if (strcmp(f->name, "trace_id") == 0)
-        return 16;
-    if (strcmp(f->name, "span_id") == 0 || strcmp(f->name, "parent_span_id") == 0)
-        return 8;
-    return 0;
+    return f->label == PROTOBUF_C_LABEL_REPEATED ? 0 : oca_otlp_id_size(f);
 }
 
 /* Levels on the way to the items (see oca_batch_levels): 0 the request, 1 a resource entry, 2 a

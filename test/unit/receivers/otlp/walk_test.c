@@ -41,6 +41,16 @@ static void bytes_field(struct w *w, uint32_t field, const struct w *v)
     put(w, v->b, v->n);
 }
 
+/* Appends to req a resource entry (field 1) of one scope entry (its field 2) holding item (the
+ * scope's field 2: a span, metric or log record alike). */
+static void wrap_item(struct w *req, const struct w *item)
+{
+    struct w scope = { .n = 0 }, res = { .n = 0 };
+    bytes_field(&scope, 2, item);
+    bytes_field(&res, 2, &scope);
+    bytes_field(req, 1, &res);
+}
+
 /* The walk's verdict and count on data, checked against protobuf-c plus the id rule (through the
  * receiver's decoding path, oca_otlp_decode); returns the walk's error. */
 static int verdict(enum oca_signal sig, const uint8_t *data, size_t len, uint64_t *items)
@@ -123,8 +133,7 @@ static void test_counts_equal_the_decoder(void **state)
 static void test_metric_data_member_given_twice(void **state)
 {
     (void)state;
-    struct w point = { .n = 0 }, gauge = { .n = 0 }, sum = { .n = 0 }, metric = { .n = 0 }, scope = { .n = 0 },
-             res = { .n = 0 }, req = { .n = 0 };
+    struct w point = { .n = 0 }, gauge = { .n = 0 }, sum = { .n = 0 }, metric = { .n = 0 }, req = { .n = 0 };
     struct w empty = { .n = 0 };
     bytes_field(&gauge, 1, &empty);
     bytes_field(&gauge, 1, &empty);
@@ -132,27 +141,15 @@ static void test_metric_data_member_given_twice(void **state)
     bytes_field(&sum, 1, &point);               /* a sum of 1 */
     bytes_field(&metric, 5, &gauge);
     bytes_field(&metric, 7, &sum);
-    bytes_field(&scope, 2, &metric);
-    bytes_field(&res, 2, &scope);
-    bytes_field(&req, 1, &res);
+    wrap_item(&req, &metric);
     expect_ok(OCA_SIGNAL_METRICS, &req, 1);
-    metric.n = scope.n = res.n = req.n = 0;
+    metric.n = req.n = 0;
     bytes_field(&metric, 7, &sum);
     bytes_field(&metric, 5, &gauge);
-    bytes_field(&scope, 2, &metric);
-    bytes_field(&res, 2, &scope);
-    bytes_field(&req, 1, &res);
+    wrap_item(&req, &metric);
     expect_ok(OCA_SIGNAL_METRICS, &req, 3);
 }
 
-/* A request of one resource entry holding span (its encoding). */
-static void one_span(struct w *req, const struct w *span)
-{
-    struct w scope = { .n = 0 }, res = { .n = 0 };
-    bytes_field(&scope, 2, span);
-    bytes_field(&res, 2, &scope);
-    bytes_field(req, 1, &res);
-}
 
 static void test_unknown_fields_and_odd_but_valid_input(void **state)
 {
@@ -172,7 +169,7 @@ static void test_unknown_fields_and_odd_but_valid_input(void **state)
     uint8_t long_tag[] = { 0x8a, 0x80, 0x80, 0x80, 0x00 };   /* field 1 (trace_id) in 5 bytes */
     put(&span, long_tag, sizeof(long_tag));
     varint(&span, 0);
-    one_span(&req, &span);
+    wrap_item(&req, &span);
     expect_ok(OCA_SIGNAL_TRACES, &req, 1);
 
     /* HistogramDataPoint.bucket_counts (fixed64, 6) packed and unpacked, explicit_bounds (double, 7). */
@@ -183,16 +180,14 @@ static void test_unknown_fields_and_odd_but_valid_input(void **state)
     put(&dp, "12345678", 8);
     tag(&dp, 7, 1);
     put(&dp, "12345678", 8);
-    struct w hist = { .n = 0 }, metric = { .n = 0 }, scope = { .n = 0 }, res = { .n = 0 }, mreq = { .n = 0 };
+    struct w hist = { .n = 0 }, metric = { .n = 0 }, mreq = { .n = 0 };
     bytes_field(&hist, 1, &dp);
     bytes_field(&metric, 9, &hist);
-    bytes_field(&scope, 2, &metric);
-    bytes_field(&res, 2, &scope);
-    bytes_field(&mreq, 1, &res);
+    wrap_item(&mreq, &metric);
     expect_ok(OCA_SIGNAL_METRICS, &mreq, 1);
 
     /* A bool (AnyValue.bool_value, 2) is read from any wire type. */
-    struct w any = { .n = 0 }, kv = { .n = 0 }, lrec = { .n = 0 }, sl = { .n = 0 }, rl = { .n = 0 }, lreq = { .n = 0 };
+    struct w any = { .n = 0 }, kv = { .n = 0 }, lrec = { .n = 0 }, lreq = { .n = 0 };
     tag(&any, 2, 5);
     put(&any, "\1\0\0\0", 4);
     struct w key = { .n = 0 };
@@ -200,9 +195,7 @@ static void test_unknown_fields_and_odd_but_valid_input(void **state)
     bytes_field(&kv, 1, &key);
     bytes_field(&kv, 2, &any);
     bytes_field(&lrec, 6, &kv);
-    bytes_field(&sl, 2, &lrec);
-    bytes_field(&rl, 2, &sl);
-    bytes_field(&lreq, 1, &rl);
+    wrap_item(&lreq, &lrec);
     expect_ok(OCA_SIGNAL_LOGS, &lreq, 1);
 }
 
@@ -265,26 +258,26 @@ static void test_rejections(void **state)
     tag(&span, 7, 0);
     varint(&span, 5);
     w.n = 0;
-    one_span(&w, &span);
+    wrap_item(&w, &span);
     expect_bad(OCA_SIGNAL_TRACES, &w);
     span.n = 0;
     tag(&span, 6, 5);
     put(&span, "1234", 4);
     w.n = 0;
-    one_span(&w, &span);
+    wrap_item(&w, &span);
     expect_bad(OCA_SIGNAL_TRACES, &w);
     span.n = 0;
     tag(&span, 5, 0);                           /* name (a string) as a varint */
     varint(&span, 5);
     w.n = 0;
-    one_span(&w, &span);
+    wrap_item(&w, &span);
     expect_bad(OCA_SIGNAL_TRACES, &w);
     span.n = 0;
     struct w inner = { .n = 0 };
     put(&inner, "\x08", 1);                     /* a sub-message cut inside its tag's value */
     bytes_field(&span, 11, &inner);             /* events */
     w.n = 0;
-    one_span(&w, &span);
+    wrap_item(&w, &span);
     expect_bad(OCA_SIGNAL_TRACES, &w);
 }
 
@@ -299,7 +292,7 @@ static void test_merged_fields(void **state)
     bytes_field(&kv, 2, &empty);
     bytes_field(&kv, 2, &empty);
     bytes_field(&span, 9, &kv);                 /* attributes */
-    one_span(&w, &span);
+    wrap_item(&w, &span);
     expect_bad(OCA_SIGNAL_TRACES, &w);
     struct w status = { .n = 0 };
     tag(&status, 3, 0);
@@ -307,7 +300,7 @@ static void test_merged_fields(void **state)
     span.n = w.n = 0;
     bytes_field(&span, 15, &status);            /* status twice */
     bytes_field(&span, 15, &empty);
-    one_span(&w, &span);
+    wrap_item(&w, &span);
     expect_ok(OCA_SIGNAL_TRACES, &w, 1);
 }
 
@@ -317,12 +310,10 @@ static void test_packed_array_of_bad_length(void **state)
     struct w dp = { .n = 0 }, packed = { .n = 0 };
     put(&packed, "123456781234", 12);           /* 12 bytes of fixed64 */
     bytes_field(&dp, 6, &packed);
-    struct w hist = { .n = 0 }, metric = { .n = 0 }, scope = { .n = 0 }, res = { .n = 0 }, req = { .n = 0 };
+    struct w hist = { .n = 0 }, metric = { .n = 0 }, req = { .n = 0 };
     bytes_field(&hist, 1, &dp);
     bytes_field(&metric, 9, &hist);
-    bytes_field(&scope, 2, &metric);
-    bytes_field(&res, 2, &scope);
-    bytes_field(&req, 1, &res);
+    wrap_item(&req, &metric);
     expect_bad(OCA_SIGNAL_METRICS, &req);
     /* ExponentialHistogram buckets' bucket_counts (uint64, 2) packed, with a varint cut short. */
     struct w buckets = { .n = 0 }, counts = { .n = 0 }, edp = { .n = 0 }, eh = { .n = 0 };
@@ -330,11 +321,9 @@ static void test_packed_array_of_bad_length(void **state)
     bytes_field(&buckets, 2, &counts);
     bytes_field(&edp, 8, &buckets);             /* positive */
     bytes_field(&eh, 1, &edp);
-    metric.n = scope.n = res.n = req.n = 0;
+    metric.n = req.n = 0;
     bytes_field(&metric, 10, &eh);
-    bytes_field(&scope, 2, &metric);
-    bytes_field(&res, 2, &scope);
-    bytes_field(&req, 1, &res);
+    wrap_item(&req, &metric);
     expect_bad(OCA_SIGNAL_METRICS, &req);
 }
 
@@ -345,42 +334,38 @@ static void test_ids(void **state)
     put(&id5, "12345", 5);
     put(&id16, "1234567890123456", 16);
     bytes_field(&span, 1, &id5);                /* trace_id of 5 bytes */
-    one_span(&w, &span);
+    wrap_item(&w, &span);
     expect_bad(OCA_SIGNAL_TRACES, &w);
     bytes_field(&span, 1, &id16);               /* ... replaced by one of 16: the last wins */
     w.n = 0;
-    one_span(&w, &span);
+    wrap_item(&w, &span);
     expect_ok(OCA_SIGNAL_TRACES, &w, 1);
     span.n = 0;
     bytes_field(&span, 4, &id16);               /* parent_span_id of 16 */
     w.n = 0;
-    one_span(&w, &span);
+    wrap_item(&w, &span);
     expect_bad(OCA_SIGNAL_TRACES, &w);
     span.n = 0;
     struct w link = { .n = 0 };
     bytes_field(&link, 2, &id5);                /* a link's span_id of 5 */
     bytes_field(&span, 13, &link);
     w.n = 0;
-    one_span(&w, &span);
+    wrap_item(&w, &span);
     expect_bad(OCA_SIGNAL_TRACES, &w);
     /* An exemplar's bad span_id inside a gauge that a sum replaces is gone in the decoding. */
     struct w ex = { .n = 0 }, dp = { .n = 0 }, gauge = { .n = 0 }, sum = { .n = 0 }, metric = { .n = 0 },
-             scope = { .n = 0 }, res = { .n = 0 }, req = { .n = 0 }, empty = { .n = 0 };
+             req = { .n = 0 }, empty = { .n = 0 };
     bytes_field(&ex, 4, &id5);
     bytes_field(&dp, 5, &ex);
     bytes_field(&gauge, 1, &dp);
     bytes_field(&sum, 1, &empty);
     bytes_field(&metric, 5, &gauge);
     bytes_field(&metric, 7, &sum);
-    bytes_field(&scope, 2, &metric);
-    bytes_field(&res, 2, &scope);
-    bytes_field(&req, 1, &res);
+    wrap_item(&req, &metric);
     expect_ok(OCA_SIGNAL_METRICS, &req, 1);
-    metric.n = scope.n = res.n = req.n = 0;
+    metric.n = req.n = 0;
     bytes_field(&metric, 5, &gauge);            /* ... and kept when nothing replaces it */
-    bytes_field(&scope, 2, &metric);
-    bytes_field(&res, 2, &scope);
-    bytes_field(&req, 1, &res);
+    wrap_item(&req, &metric);
     expect_bad(OCA_SIGNAL_METRICS, &req);
 }
 
