@@ -4,7 +4,9 @@
 
 CC      ?= cc
 SAN     ?= 0
-PKGS    := libuv libprotobuf-c yaml-0.1 json-c zlib libnghttp2 openssl libcurl
+PKGS    := libuv libprotobuf-c yaml-0.1 json-c zlib libnghttp2 openssl
+# libcurl's headers only: net/curl_lazy.c loads the library when the first outbound client is made.
+PKGS_CFLAGS_ONLY := libcurl
 BUILD   := build$(if $(filter 1,$(SAN)),/san,)
 GEN     := build/gen
 
@@ -16,11 +18,11 @@ OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
            -DOCA_ARENA_MALLOC_EACH=1
 endif
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(PKGS_CFLAGS_ONLY) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -I. -I$(GEN) -D_GNU_SOURCE -DOCA_VERSION='"$(VERSION)"'
 CFLAGS   += -std=c11 $(OPT) $(PKG_CFLAGS)
-LDLIBS   += $(PKG_LIBS) -lhttp_parser -lm -lpthread
+LDLIBS   += $(PKG_LIBS) -lhttp_parser -lm -lpthread -ldl
 
 PROTOS     := $(shell find proto -name '*.proto' | sort)
 PROTO_C    := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))

@@ -5,7 +5,6 @@
 #include "net/http_client.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/diag.h"
+#include "net/curl_lazy.h"
 
 #define MAX_HEADER_BYTES (256u * 1024)
 
@@ -83,15 +83,15 @@ static bool h2c_reuse;
 
 static void global_cleanup(void)
 {
-    curl_global_cleanup();
+    oca_curl.global_cleanup();
 }
 
 static void global_init(void)
 {
-    global_rc = curl_global_init(CURL_GLOBAL_ALL);
+    global_rc = oca_curl.global_init(CURL_GLOBAL_ALL);
     if (global_rc == CURLE_OK)
         atexit(global_cleanup);
-    h2c_reuse = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+    h2c_reuse = oca_curl.version_info(CURLVERSION_NOW)->version_num >= 0x080000;
 }
 
 /* A received header: offsets into the transfer's header text, resolved at the end. */
@@ -180,9 +180,9 @@ static void list_remove(struct xfer **head, struct xfer *x)
 static void xfer_free(struct xfer *x)
 {
     if (x->easy)
-        curl_easy_cleanup(x->easy);
-    curl_slist_free_all(x->req_headers);
-    curl_slist_free_all(x->connect_to);
+        oca_curl.easy_cleanup(x->easy);
+    oca_curl.slist_free_all(x->req_headers);
+    oca_curl.slist_free_all(x->connect_to);
     free(x->url);
     oca_buf_free(&x->htext);
     oca_buf_free(&x->body);
@@ -197,7 +197,7 @@ static void xfer_finish(struct xfer *x, int err, const char *detail)
     struct oca_http_header *hv = NULL;
     if (err == OCA_OK) {
         long status = 0;
-        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        oca_curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
         r.status = (int)status;
         hv = oca_xcalloc(x->n_hdrs ? x->n_hdrs : 1, sizeof(*hv));
         for (size_t i = 0; i < x->n_hdrs; i++) {
@@ -228,7 +228,7 @@ static void finish_curl(struct oca_http_client *c, struct xfer *x, CURLcode rc)
         snprintf(detail, sizeof(detail), "response headers larger than %u bytes", MAX_HEADER_BYTES);
     } else if (rc != CURLE_OK) {
         err = rc == CURLE_OPERATION_TIMEDOUT ? OCA_ERR_TIMEOUT : OCA_ERR_UNAVAILABLE;
-        snprintf(detail, sizeof(detail), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+        snprintf(detail, sizeof(detail), "%s", x->errbuf[0] ? x->errbuf : oca_curl.easy_strerror(rc));
     }
     list_remove(&c->head, x);
     c->in_flight--;
@@ -240,14 +240,14 @@ static void check_done(struct oca_http_client *c)
 {
     CURLMsg *m;
     int left;
-    while (!c->closing && (m = curl_multi_info_read(c->multi, &left)) != NULL) {
+    while (!c->closing && (m = oca_curl.multi_info_read(c->multi, &left)) != NULL) {
         if (m->msg != CURLMSG_DONE)
             continue;
         CURL *easy = m->easy_handle;
         CURLcode rc = m->data.result;
         struct xfer *x = NULL;
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
-        curl_multi_remove_handle(c->multi, easy);
+        oca_curl.easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+        oca_curl.multi_remove_handle(c->multi, easy);
         finish_curl(c, x, rc);
     }
 }
@@ -283,7 +283,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
     if (events & UV_WRITABLE)
         flags |= CURL_CSELECT_OUT;
     int running;
-    curl_multi_socket_action(c->multi, s->fd, flags, &running);
+    oca_curl.multi_socket_action(c->multi, s->fd, flags, &running);
     check_done(c);
 }
 
@@ -291,7 +291,7 @@ static void on_timer(uv_timer_t *t)
 {
     struct oca_http_client *c = t->data;
     int running;
-    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    oca_curl.multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     check_done(c);
 }
 
@@ -305,7 +305,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         if (s) {
             uv_poll_stop(&s->poll);
             if (!c->closing)
-                curl_multi_assign(c->multi, fd, NULL);
+                oca_curl.multi_assign(c->multi, fd, NULL);
             uv_close((uv_handle_t *)&s->poll, handle_closed);
         }
         return 0;
@@ -320,7 +320,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         }
         s->poll.data = c;
         c->open_handles++;
-        curl_multi_assign(c->multi, fd, s);
+        oca_curl.multi_assign(c->multi, fd, s);
     }
     int events = 0;
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
@@ -427,12 +427,14 @@ static void copy_tls(struct oca_tls_client_config *dst, const struct oca_tls_cli
 struct oca_http_client *oca_http_client_new(uv_loop_t *loop, const struct oca_tls_client_config *tls,
                                             const char *who)
 {
+    if (oca_curl_load(who) != OCA_OK)
+        return NULL;
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK) {
-        oca_log_error(who, "cannot initialise libcurl: %s", curl_easy_strerror(global_rc));
+        oca_log_error(who, "cannot initialise libcurl: %s", oca_curl.easy_strerror(global_rc));
         return NULL;
     }
-    CURLM *multi = curl_multi_init();
+    CURLM *multi = oca_curl.multi_init();
     if (!multi) {
         oca_log_error(who, "cannot initialise libcurl: curl_multi_init failed");
         return NULL;
@@ -447,11 +449,11 @@ struct oca_http_client *oca_http_client_new(uv_loop_t *loop, const struct oca_tl
     } else {
         c->tls.min_version = OCA_TLS_1_2;
     }
-    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, c);
-    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, c);
-    curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    oca_curl.multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    oca_curl.multi_setopt(multi, CURLMOPT_SOCKETDATA, c);
+    oca_curl.multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    oca_curl.multi_setopt(multi, CURLMOPT_TIMERDATA, c);
+    oca_curl.multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     uv_timer_init(loop, &c->timer);
     uv_timer_init(loop, &c->defer);
     c->timer.data = c->defer.data = c;
@@ -468,26 +470,26 @@ static bool is_https(const char *url)
  * and CURLOPT_CONNECT_TO sends the connection to the URL's real host and port. */
 static int apply_override(struct xfer *x, const char *url, const char *name)
 {
-    CURLU *u = curl_url();
+    CURLU *u = oca_curl.url();
     char *host = NULL, *port = NULL, *out = NULL;
     int err = OCA_ERR_INVALID;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
-        curl_url_set(u, CURLUPART_HOST, name, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
+    if (oca_curl.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        oca_curl.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        oca_curl.url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+        oca_curl.url_set(u, CURLUPART_HOST, name, 0) != CURLUE_OK ||
+        oca_curl.url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
         goto fail;
     struct oca_buf entry = { 0 };
     oca_buf_printf(&entry, "%s:%s:%s:%s", name, port, host, port);
-    x->connect_to = curl_slist_append(NULL, entry.data);
+    x->connect_to = oca_curl.slist_append(NULL, entry.data);
     oca_buf_free(&entry);
     x->url = oca_xstrdup(out);
     err = OCA_OK;
 fail:
-    curl_free(host);
-    curl_free(port);
-    curl_free(out);
-    curl_url_cleanup(u);
+    oca_curl.free(host);
+    oca_curl.free(port);
+    oca_curl.free(out);
+    oca_curl.url_cleanup(u);
     return err;
 }
 
@@ -498,22 +500,22 @@ static void set_tls(struct oca_http_client *c, struct xfer *x)
     const struct oca_tls_client_config *t = &c->tls;
     CURL *e = x->easy;
     int v = t->min_version >= OCA_TLS_1_0 && t->min_version <= OCA_TLS_1_3 ? t->min_version : OCA_TLS_1_2;
-    curl_easy_setopt(e, CURLOPT_SSLVERSION, versions[v]);
+    oca_curl.easy_setopt(e, CURLOPT_SSLVERSION, versions[v]);
     if (!c->has_tls)
         return;
     if (t->insecure_skip_verify) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        oca_curl.easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        oca_curl.easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (t->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+        oca_curl.easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
     if (t->cert_file) {
-        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
-        curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+        oca_curl.easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+        oca_curl.easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
     }
     if (t->key_file) {
-        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
-        curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+        oca_curl.easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+        oca_curl.easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
     }
 }
 
@@ -530,7 +532,7 @@ static int set_headers(struct xfer *x, const struct oca_http_request *req)
             oca_buf_printf(&line, "%.*s: %.*s", (int)h->name_len, h->name, (int)h->value_len, h->value);
         else
             oca_buf_printf(&line, "%.*s;", (int)h->name_len, h->name);
-        struct curl_slist *l = curl_slist_append(x->req_headers, line.data);
+        struct curl_slist *l = oca_curl.slist_append(x->req_headers, line.data);
         oca_buf_free(&line);
         if (!l)
             return OCA_ERR_INVALID;
@@ -538,9 +540,9 @@ static int set_headers(struct xfer *x, const struct oca_http_request *req)
     }
     /* curl would add "Expect: 100-continue" to large HTTP/1.1 bodies (a round trip lost, and some
      * servers never answer it) and a form content type to every POST. */
-    x->req_headers = curl_slist_append(x->req_headers, "Expect:");
+    x->req_headers = oca_curl.slist_append(x->req_headers, "Expect:");
     if (!has_ct)
-        x->req_headers = curl_slist_append(x->req_headers, "Content-Type:");
+        x->req_headers = oca_curl.slist_append(x->req_headers, "Content-Type:");
     return OCA_OK;
 }
 
@@ -555,59 +557,59 @@ static int setup(struct oca_http_client *c, struct xfer *x, const struct oca_htt
             return OCA_ERR_UNAVAILABLE;
         }
         url = x->url;
-        curl_easy_setopt(e, CURLOPT_CONNECT_TO, x->connect_to);
+        oca_curl.easy_setopt(e, CURLOPT_CONNECT_TO, x->connect_to);
     }
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    oca_curl.easy_setopt(e, CURLOPT_URL, url);
+    oca_curl.easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+    oca_curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     if (getenv("OCA_CURL_VERBOSE"))
-        curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        oca_curl.easy_setopt(e, CURLOPT_VERBOSE, 1L);
+    oca_curl.easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    oca_curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    oca_curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    oca_curl.easy_setopt(e, CURLOPT_WRITEDATA, x);
+    oca_curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    oca_curl.easy_setopt(e, CURLOPT_HEADERDATA, x);
+    oca_curl.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     long ver = CURL_HTTP_VERSION_1_1;
     if (req->version == OCA_HTTP_VERSION_2)
         ver = tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, ver);
+    oca_curl.easy_setopt(e, CURLOPT_HTTP_VERSION, ver);
     /* Proxies come from the environment (http_proxy, https_proxy, all_proxy, no_proxy), as libcurl
      * does by default. HTTP/2 (gRPC) goes through them in a CONNECT tunnel, as grpc-go does: curl
      * would otherwise drop prior knowledge and forward HTTP/1.1. */
     if (req->version == OCA_HTTP_VERSION_2)
-        curl_easy_setopt(e, CURLOPT_HTTPPROXYTUNNEL, 1L);
+        oca_curl.easy_setopt(e, CURLOPT_HTTPPROXYTUNNEL, 1L);
     if (ver == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE && !h2c_reuse) {
-        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+        oca_curl.easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        oca_curl.easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     } else {
         /* Wait for a connection being set up to the same host rather than opening another, so
          * HTTP/2 requests multiplex on one connection. */
-        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+        oca_curl.easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     }
     if (req->timeout_ns > 0) {
         int64_t ms = (req->timeout_ns + OCA_NS_PER_MS - 1) / OCA_NS_PER_MS;
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)ms);
+        oca_curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)ms);
     }
     const char *method = req->method ? req->method : "POST";
     if (strcmp(method, "GET") == 0 && req->body_len == 0) {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        oca_curl.easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "HEAD") == 0) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        oca_curl.easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else {
         /* The body is borrowed: POSTFIELDS does not copy (COPYPOSTFIELDS would). */
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
+        oca_curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        oca_curl.easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
         if (strcmp(method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+            oca_curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     }
     set_tls(c, x);
     if (set_headers(x, req) != OCA_OK) {
         snprintf(x->errbuf, sizeof(x->errbuf), "cannot build the request headers");
         return OCA_ERR_UNAVAILABLE;
     }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->req_headers);
+    oca_curl.easy_setopt(e, CURLOPT_HTTPHEADER, x->req_headers);
     return OCA_OK;
 }
 
@@ -620,18 +622,18 @@ int oca_http_client_send(struct oca_http_client *c, const struct oca_http_reques
     x->c = c;
     x->done = done;
     x->arg = arg;
-    x->easy = curl_easy_init();
+    x->easy = oca_curl.easy_init();
     c->in_flight++;
     int err = x->easy ? setup(c, x, req) : OCA_ERR_UNAVAILABLE;
     if (!x->easy)
         snprintf(x->errbuf, sizeof(x->errbuf), "curl_easy_init failed");
     if (err == OCA_OK) {
-        CURLMcode mc = curl_multi_add_handle(c->multi, x->easy);
+        CURLMcode mc = oca_curl.multi_add_handle(c->multi, x->easy);
         if (mc == CURLM_OK) {
             list_add(&c->head, x);
             return OCA_OK;
         }
-        snprintf(x->errbuf, sizeof(x->errbuf), "%s", curl_multi_strerror(mc));
+        snprintf(x->errbuf, sizeof(x->errbuf), "%s", oca_curl.multi_strerror(mc));
         err = OCA_ERR_UNAVAILABLE;
     }
     /* done must not run inside send: the failure is handed over from the loop. */
@@ -654,7 +656,7 @@ void oca_http_client_close(struct oca_http_client *c, void (*closed)(void *arg),
         struct xfer *x = c->head;
         list_remove(&c->head, x);
         c->in_flight--;
-        curl_multi_remove_handle(c->multi, x->easy);
+        oca_curl.multi_remove_handle(c->multi, x->easy);
         xfer_finish(x, OCA_ERR_SHUTTING_DOWN, "the client is closing");
     }
     while (c->failed) {
@@ -665,7 +667,7 @@ void oca_http_client_close(struct oca_http_client *c, void (*closed)(void *arg),
     }
     /* Closing the cached connections calls socket_cb with CURL_POLL_REMOVE for each, which closes
      * the polls; the client is freed once the last handle's close callback ran. */
-    curl_multi_cleanup(c->multi);
+    oca_curl.multi_cleanup(c->multi);
     c->multi = NULL;
     uv_close((uv_handle_t *)&c->timer, handle_closed);
     uv_close((uv_handle_t *)&c->defer, handle_closed);

@@ -5,7 +5,7 @@
  * openssl CLI makes at test time, and the tls section's validation rules. */
 #include "netutil.h"
 
-#include <curl/curl.h>
+#include "net/curl_lazy.h"
 #include <unistd.h>
 
 #include "base/arena.h"
@@ -275,7 +275,7 @@ static bool chain_over(void *arg)
 /* libcurl before 8.0.0 cannot reuse h2c connections (see http_client.c): one per request there. */
 static bool h2c_reuse(void)
 {
-    return curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+    return oca_curl_load(NULL) == OCA_OK && oca_curl.version_info(CURLVERSION_NOW)->version_num >= 0x080000;
 }
 
 static void reuse(enum oca_http_version v, bool tls)
