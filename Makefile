@@ -135,4 +135,4 @@ readme: $(BUILD)/ocagent
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(UNIT_BIN:=.d) $(BUILD)/testutil.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/agent/main.d $(UNIT_BIN:=.d) $(BUILD)/testutil.d
