@@ -132,6 +132,7 @@ if [ "$SMOKE" = 1 ]; then
     done
     if oc_smoke; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     if sh test/bench/prom.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    if BENCH_SMOKE=1 sh test/bench/forward.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     mkdir -p build
     echo "bench-smoke: $passed passed, $failed failed" | tee -a build/results-bench.txt
     [ "$failed" -eq 0 ]
@@ -178,7 +179,6 @@ for mode in 1 2; do
     oc_row "$mode" "$AGENT_PIN"
 done
 
-na="n/a (needs the otlp exporter)"
 printf '\n%s\n' "ocagent bench: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); payload 100 spans x 10 attributes of 20+20 chars"
 printf '%s\n' "decode bound (protobuf-c into an arena, one core): $bound spans/s"
 printf '| %-28s | %-10s | %10s | %8s | %14s | %8s | %8s | %7s | %7s | %6s |\n' scenario "agent cores" "spans/s" "x bound" "CPU s/M spans" \
@@ -188,9 +188,7 @@ while IFS='|' read -r name cores rate ratio cpu idle peak lat fails; do
     set -- $lat
     printf '| %-28s | %-10s | %10s | %8s | %14s | %8s | %8s | %7s | %7s | %6s |\n' "$name" "$cores" "$rate" "$ratio" "$cpu" "$idle" "$peak" "$1" "$2" "$fails"
 done <"$rows"
-for s in "OTLP/gRPC -> batch -> otlp -> ocagent|$na"; do
-    printf '| %-28s | %s |\n' "${s%%|*}" "${s#*|}"
-done
+sh test/bench/forward.sh
 one=$(awk -F'|' '$1 == "OTLP/gRPC -> nop" && $2 == "1" { print $3 }' "$rows")
 two=$(awk -F'|' '$1 == "OTLP/gRPC -> nop" && $2 != "1" { print $3 }' "$rows")
 printf '%s\n' "both cores vs one (OTLP/gRPC): $(awk -v a="$two" -v b="$one" 'BEGIN { printf "%.2fx", a / b }') (in the second run h2load shares the two cores; its CPU per M spans is in the bench: lines above)"
