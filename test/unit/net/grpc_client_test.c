@@ -213,6 +213,13 @@ static void call(struct env *e, struct got *g, const char *method, const char *m
     assert_int_equal(g->calls, 1);
 }
 
+/* A message of ~70 KB that compresses well. */
+static void make_big(struct oca_buf *big)
+{
+    for (int i = 0; i < 2000; i++)
+        oca_buf_printf(big, "span %d of a compressible request; ", i);
+}
+
 static void test_ok_with_message(void **state)
 {
     (void)state;
@@ -280,8 +287,7 @@ static void test_gzip_request(void **state)
     env_start(&e, true);
     struct got g = { 0 };
     struct oca_buf big = { 0 };
-    for (int i = 0; i < 2000; i++)
-        oca_buf_printf(&big, "span %d of a compressible request; ", i);
+    make_big(&big);
     call(&e, &g, SVC "Echo", big.data, true, 0, NULL, 0);
     assert_int_equal(g.res.err, OCA_OK);
     assert_int_equal(g.res.grpc_status, OCA_GRPC_OK);
@@ -303,8 +309,7 @@ static void test_gzipped_request(void **state)
     env_start(&e, true);
     struct got g = { 0 };
     struct oca_buf big = { 0 }, zipped = { 0 };
-    for (int i = 0; i < 2000; i++)
-        oca_buf_printf(&big, "span %d of a compressible request; ", i);
+    make_big(&big);
     assert_true(oca_gzip((const uint8_t *)big.data, big.len, 1, &zipped));
     assert_int_equal(oca_grpc_unary(e.c, e.base, SVC "Echo", NULL, 0, (const uint8_t *)zipped.data, zipped.len,
                                     OCA_GRPC_GZIPPED, 0, on_result, &g),
@@ -333,8 +338,7 @@ static void test_framed_request(void **state)
     env_start(&e, true);
     struct got g = { 0 };
     struct oca_buf big = { 0 };
-    for (int i = 0; i < 2000; i++)
-        oca_buf_printf(&big, "span %d of a framed request; ", i);
+    make_big(&big);
     for (int gz = 0; gz < 2; gz++) {
         struct oca_buf framed = { 0 };
         oca_buf_append(&framed, "#####", OCA_GRPC_PREFIX_LEN);     /* what was there does not matter */
