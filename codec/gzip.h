@@ -1,4 +1,4 @@
-/* gzip (RFC 1952) of a whole buffer in one call, with zlib: the one compressor every exporter's
+/* gzip (RFC 1952) of a whole buffer (or of several pieces as one stream) in one call, with zlib: the one compressor every exporter's
  * request body, gRPC message and Prometheus scrape goes through. Pure CPU work on bytes, so it may
  * run on libuv's thread pool. Decompression stays with its readers (net/grpc.c's bounded inflate of
  * one message, receivers/otlp/body.c's streaming one). */
@@ -19,5 +19,15 @@
  * smallest), to out, which stays NUL-terminated. Returns true, or false when zlib fails (it can only
  * fail to allocate its state); out is then as it was. */
 bool oca_gzip(const uint8_t *in, size_t len, int level, struct oca_buf *out);
+
+/* One piece of the input of oca_gzipv. */
+struct oca_gzip_part {
+    const uint8_t *data;
+    size_t len;
+};
+
+/* As oca_gzip, of the concatenation of n parts, without concatenating them first (a raw batch's
+ * segments are gzipped where they lie). */
+bool oca_gzipv(const struct oca_gzip_part *parts, size_t n, int level, struct oca_buf *out);
 
 #endif

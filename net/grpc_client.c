@@ -5,6 +5,7 @@
  * server side. */
 #include "net/grpc_client.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,7 @@ struct call {
     void *arg;
     uint8_t *body;          /* the framed request, borrowed by the HTTP client */
     size_t body_len;
+    bool owned;             /* body is ours to free (oca_grpc_unary's copy), else the caller's */
 };
 
 static void call_done(void *arg, const struct oca_http_response *r)
@@ -213,8 +215,21 @@ static void call_done(void *arg, const struct oca_http_response *r)
     oca_grpc_read_response(r, &res, &scratch);
     call->done(call->arg, &res);
     free(scratch);
-    free(call->body);
+    if (call->owned)
+        free(call->body);
     free(call);
+}
+
+/* The 5-byte prefix (compressed flag, big-endian length) in the first bytes of a framed message
+ * of framed_len bytes in all. */
+static void write_prefix(uint8_t *p, size_t framed_len, bool compressed)
+{
+    size_t n = framed_len - OCA_GRPC_PREFIX_LEN;
+    p[0] = compressed ? 1 : 0;
+    p[1] = (uint8_t)(n >> 24);
+    p[2] = (uint8_t)(n >> 16);
+    p[3] = (uint8_t)(n >> 8);
+    p[4] = (uint8_t)n;
 }
 
 /* The framed message: 5-byte prefix (compressed flag, big-endian length), then msg, gzipped when
@@ -232,14 +247,8 @@ static bool frame(const uint8_t *msg, size_t len, enum oca_grpc_coding coding, u
         buf.len = 5;
         oca_buf_append(&buf, msg, len);
     }
-    size_t n = buf.len - 5;
-    uint8_t *p = (uint8_t *)buf.data;
-    p[0] = compressed ? 1 : 0;
-    p[1] = (uint8_t)(n >> 24);
-    p[2] = (uint8_t)(n >> 16);
-    p[3] = (uint8_t)(n >> 8);
-    p[4] = (uint8_t)n;
-    *out = p;
+    write_prefix((uint8_t *)buf.data, buf.len, compressed);
+    *out = (uint8_t *)buf.data;
     *out_len = buf.len;
     return compressed;
 }
@@ -260,14 +269,11 @@ static void format_timeout(int64_t ns, char *out, size_t cap)
     }
 }
 
-int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *path,
-                   const struct oca_http_header *md, size_t n_md, const uint8_t *msg, size_t msg_len,
-                   enum oca_grpc_coding coding, int64_t timeout_ns, oca_grpc_done_cb done, void *arg)
+/* Starts the call whose framed body is in call (owned or not, as call says). */
+static int start_call(struct oca_http_client *c, const char *base_url, const char *path,
+                      const struct oca_http_header *md, size_t n_md, bool compressed, int64_t timeout_ns,
+                      struct call *call)
 {
-    struct call *call = oca_xcalloc(1, sizeof(*call));
-    call->done = done;
-    call->arg = arg;
-    bool compressed = frame(msg, msg_len, coding, &call->body, &call->body_len);
     size_t bl = strlen(base_url);
     while (bl > 0 && base_url[bl - 1] == '/')
         bl--;
@@ -296,8 +302,35 @@ int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *
     free(h);
     oca_buf_free(&url);
     if (err != OCA_OK) {
-        free(call->body);
+        if (call->owned)
+            free(call->body);
         free(call);
     }
     return err;
+}
+
+int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *path,
+                   const struct oca_http_header *md, size_t n_md, const uint8_t *msg, size_t msg_len,
+                   enum oca_grpc_coding coding, int64_t timeout_ns, oca_grpc_done_cb done, void *arg)
+{
+    struct call *call = oca_xcalloc(1, sizeof(*call));
+    call->done = done;
+    call->arg = arg;
+    call->owned = true;
+    bool compressed = frame(msg, msg_len, coding, &call->body, &call->body_len);
+    return start_call(c, base_url, path, md, n_md, compressed, timeout_ns, call);
+}
+
+int oca_grpc_unary_framed(struct oca_http_client *c, const char *base_url, const char *path,
+                          const struct oca_http_header *md, size_t n_md, uint8_t *framed, size_t framed_len,
+                          bool gzipped, int64_t timeout_ns, oca_grpc_done_cb done, void *arg)
+{
+    assert(framed_len >= OCA_GRPC_PREFIX_LEN && framed_len - OCA_GRPC_PREFIX_LEN <= UINT32_MAX);
+    struct call *call = oca_xcalloc(1, sizeof(*call));
+    call->done = done;
+    call->arg = arg;
+    call->body = framed;
+    call->body_len = framed_len;
+    write_prefix(framed, framed_len, gzipped);
+    return start_call(c, base_url, path, md, n_md, gzipped, timeout_ns, call);
 }

@@ -48,12 +48,26 @@ enum oca_grpc_coding {
 /* Calls path ("/opentelemetry.proto.collector.trace.v1.TraceService/Export") on the server at
  * base_url ("http://host:port" for h2c, "https://host:port" for TLS). md are extra metadata
  * headers. msg is copied (framed, and compressed as coding says), so the caller may free it on
- * return; a compressed message goes with grpc-encoding: gzip.
+ * return; a compressed message goes with grpc-encoding: gzip. (oca_grpc_unary_framed below sends
+ * a message without that copy.)
  * timeout_ns > 0 is sent as grpc-timeout and bounds the call. Returns OCA_OK or
  * OCA_ERR_SHUTTING_DOWN (the client is closing; done will not run). */
 int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *path,
                    const struct oca_http_header *md, size_t n_md, const uint8_t *msg, size_t msg_len,
                    enum oca_grpc_coding coding, int64_t timeout_ns, oca_grpc_done_cb done, void *arg);
+
+/* The bytes a framed message leaves free before itself for the gRPC length prefix. */
+#define OCA_GRPC_PREFIX_LEN 5
+
+/* As oca_grpc_unary with coding IDENTITY or GZIPPED, without copying the message: framed holds
+ * OCA_GRPC_PREFIX_LEN bytes whose contents do not matter, then the message (framed_len bytes in
+ * all). The call writes the prefix into those first bytes and sends framed as the body; framed
+ * stays the caller's, borrowed (and written to) until done has run, or until the return when that
+ * is not OCA_OK. So an exporter encodes once, into a buffer with room for the prefix, and that one
+ * buffer is what goes out (the push exporter's jobs do: exporterhelper/push.h). */
+int oca_grpc_unary_framed(struct oca_http_client *c, const char *base_url, const char *path,
+                          const struct oca_http_header *md, size_t n_md, uint8_t *framed, size_t framed_len,
+                          bool gzipped, int64_t timeout_ns, oca_grpc_done_cb done, void *arg);
 
 /* Reads a unary response: body (the HTTP/2 DATA bytes) and the headers and trailers of r, into res
  * (which points into body and r, and into scratch for decompressed or decoded parts; scratch must

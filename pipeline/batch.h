@@ -170,7 +170,8 @@ size_t oca_batch_count_items(enum oca_signal sig, const ProtobufCMessage *msg);
 size_t oca_batch_resource_count(const struct oca_batch *b);
 
 /* Serialises the batch's request as protobuf into a new malloc'd buffer; *len gets its size. A
- * batch with raw bytes gives (a copy of) them, so forwarding never re-encodes. */
+ * batch with raw bytes gives (a copy of) them, so forwarding never re-encodes. (Exporters write a
+ * batch into their request without this copy: oca_push_job_add_batch in exporterhelper/push.h.) */
 uint8_t *oca_batch_pack(const struct oca_batch *b, size_t *len);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/budget.h"
 #include "base/errors.h"
 #include "base/mem.h"
 #include "codec/gzip.h"
@@ -142,6 +143,14 @@ static void job_work(uv_work_t *w)
 {
     struct oca_push_job *job = w->data;
     job->err = job->ops->encode(job->exporter, job, job->why, sizeof(job->why));
+    /* gzip reserves deflateBound (about the input's size) and growth doubles: give back what the
+     * encoding did not use, so the attempt holds its bytes and little more. */
+    if (job->body.cap > job->body.len + job->body.len / 8 + 4096) {
+        job->body.data = oca_xrealloc(job->body.data, job->body.len + 1);
+        job->body.cap = job->body.len + 1;
+    }
+    job->charged = job->body.cap;
+    oca_budget_force(job->charged);
 }
 
 static void job_encoded(uv_work_t *w, int status)
@@ -182,14 +191,29 @@ void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_
     }
 }
 
-void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len)
+/* Room for extra more bytes in the body: exact for the first message (whose size is known: a
+ * batch's is its whole encoding), doubling after. */
+static void body_reserve(struct oca_buf *b, size_t extra)
 {
-    if (job->gzip) {
-        if (!oca_gzip(msg, len, OCA_GZIP_LEVEL, &job->body))
-            abort();    /* zlib could not allocate its state */
-    } else {
-        oca_buf_append(&job->body, msg, len);
+    if (b->len == 0 && b->cap < extra + 1) {
+        b->data = oca_xrealloc(b->data, extra + 1);
+        b->cap = extra + 1;
     }
+    oca_buf_reserve(b, extra);
+}
+
+/* The free prefix bytes of the next message. */
+static void begin_msg(struct oca_push_job *job, size_t len)
+{
+    size_t prefix = job->ops->msg_prefix;
+    body_reserve(&job->body, prefix + (job->gzip ? 0 : len));
+    memset(job->body.data + job->body.len, 0, prefix);
+    job->body.len += prefix;
+}
+
+static void end_msg(struct oca_push_job *job)
+{
+    job->body.data[job->body.len] = '\0';
     if (job->n_msgs == job->cap_msgs) {
         job->cap_msgs = job->cap_msgs ? 2 * job->cap_msgs : 4;
         job->ends = oca_xrealloc(job->ends, job->cap_msgs * sizeof(*job->ends));
@@ -197,11 +221,89 @@ void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len)
     job->ends[job->n_msgs++] = job->body.len;
 }
 
+static void gzip_parts(struct oca_push_job *job, const struct oca_gzip_part *parts, size_t n)
+{
+    if (!oca_gzipv(parts, n, OCA_GZIP_LEVEL, &job->body))
+        abort();    /* zlib could not allocate its state */
+}
+
+void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len)
+{
+    begin_msg(job, len);
+    if (job->gzip) {
+        struct oca_gzip_part part = { msg, len };
+        gzip_parts(job, &part, 1);
+    } else {
+        if (len)
+            memcpy(job->body.data + job->body.len, msg, len);
+        job->body.len += len;
+    }
+    end_msg(job);
+}
+
+void oca_push_job_add_buf(struct oca_push_job *job, struct oca_buf *msg)
+{
+    if (job->n_msgs == 0 && !job->gzip && job->ops->msg_prefix == 0 && msg->data) {
+        oca_buf_free(&job->body);
+        job->body = *msg;
+        *msg = (struct oca_buf){ 0 };
+        end_msg(job);
+        return;
+    }
+    oca_push_job_add(job, (const uint8_t *)msg->data, msg->len);
+    oca_buf_free(msg);
+}
+
+void oca_push_job_add_message(struct oca_push_job *job, const ProtobufCMessage *msg)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    if (job->gzip) {
+        uint8_t *packed = oca_xmalloc(n ? n : 1);
+        protobuf_c_message_pack(msg, packed);
+        oca_push_job_add(job, packed, n);
+        free(packed);
+        return;
+    }
+    begin_msg(job, n);
+    job->body.len += protobuf_c_message_pack(msg, (uint8_t *)job->body.data + job->body.len);
+    end_msg(job);
+}
+
+void oca_push_job_add_batch(struct oca_push_job *job)
+{
+    const struct oca_batch *b = job->batch;
+    if (b->msg && b->n_raw == 0) {
+        oca_push_job_add_message(job, b->msg);
+        return;
+    }
+    begin_msg(job, b->raw_len);
+    if (job->gzip) {
+        struct oca_gzip_part *parts = oca_xcalloc(b->n_raw ? b->n_raw : 1, sizeof(*parts));
+        for (size_t i = 0; i < b->n_raw; i++)
+            parts[i] = (struct oca_gzip_part){ b->raw[i].data, b->raw[i].len };
+        gzip_parts(job, parts, b->n_raw);
+        free(parts);
+    } else {
+        for (size_t i = 0; i < b->n_raw; i++) {
+            memcpy(job->body.data + job->body.len, b->raw[i].data, b->raw[i].len);
+            job->body.len += b->raw[i].len;
+        }
+    }
+    end_msg(job);
+}
+
 const uint8_t *oca_push_job_msg(const struct oca_push_job *job, size_t i, size_t *len)
+{
+    size_t start = (i ? job->ends[i - 1] : 0) + job->ops->msg_prefix;
+    *len = job->ends[i] - start;
+    return (const uint8_t *)job->body.data + start;
+}
+
+uint8_t *oca_push_job_framed(struct oca_push_job *job, size_t i, size_t *len)
 {
     size_t start = i ? job->ends[i - 1] : 0;
     *len = job->ends[i] - start;
-    return (const uint8_t *)job->body.data + start;
+    return (uint8_t *)job->body.data + start;
 }
 
 void oca_push_job_finish(struct oca_push_job *job, const struct oca_send_result *res)
@@ -210,6 +312,7 @@ void oca_push_job_finish(struct oca_push_job *job, const struct oca_send_result 
      * so whatever done frees, freeing it after is safe. */
     oca_send_attempt_done(job->attempt, res);
     oca_buf_free(&job->body);
+    oca_budget_release(job->charged);
     free(job->ends);
     free(job);
 }

@@ -69,17 +69,29 @@ void oca_push_exporter_shutdown(struct oca_component *self, oca_done_cb done);
 
 /* One attempt whose bytes are made on libuv's thread pool: the exporter's encode runs there (it
  * may read the batch, which is read-only once handed on and held by the helper until the attempt
- * ends, and the exporter's config, and nothing else), then its send runs on the loop thread. */
+ * ends, and the exporter's config, and nothing else), then its send runs on the loop thread.
+ *
+ * Memory: an attempt's encoding is the one copy of its bytes on the send path. encode writes each
+ * message once into the job's body (a raw batch's segments copied, or gzipped, straight from where
+ * they lie), with msg_prefix free bytes before each, so a gRPC exporter hands the body's bytes to
+ * oca_grpc_unary_framed and an HTTP exporter to oca_http_client_send, both borrowing them until
+ * the request is done. The body is the job's: freed with it in oca_push_job_finish, so the bytes
+ * live for one attempt only (a retry encodes again: see docs/design-notes.md), and charged to the
+ * memory budget (base/budget.h, without refusal) from the end of encode until then. */
 struct oca_push_job;
 
 struct oca_push_job_ops {
-    /* Thread pool. Adds the attempt's messages with oca_push_job_add (usually one; several when a
-     * batch goes out as several calls). Returns OCA_OK, or an error (permanent: the batch cannot
-     * be expressed) with the reason in why, which ends the attempt with that error and message. */
+    /* Thread pool. Adds the attempt's messages with oca_push_job_add or oca_push_job_add_batch
+     * (usually one; several when a batch goes out as several calls). Returns OCA_OK, or an error
+     * (permanent: the batch cannot be expressed) with the reason in why, which ends the attempt
+     * with that error and message. */
     int (*encode)(void *exporter, struct oca_push_job *job, char *why, size_t why_size);
     /* Loop thread, after a successful encode, with the client open. Starts the request(s) and ends
      * the attempt with oca_push_job_finish, now or later. */
     void (*send)(void *exporter, struct oca_push_job *job);
+    /* Bytes left free before each message: OCA_GRPC_PREFIX_LEN for gRPC exporters (the framed
+     * call writes its prefix there), 0 for HTTP bodies. */
+    size_t msg_prefix;
 };
 
 struct oca_push_job {
@@ -92,9 +104,10 @@ struct oca_push_job {
     int64_t timeout_ns;
     bool gzip;                          /* messages are gzipped at OCA_GZIP_LEVEL as they are added */
     struct oca_send_attempt *attempt;
-    struct oca_buf body;                /* the messages, one after the other */
+    struct oca_buf body;                /* the messages, each after ops->msg_prefix free bytes */
     size_t *ends;                       /* end offset in body of each message */
     size_t n_msgs, cap_msgs;
+    size_t charged;                     /* bytes charged to the memory budget for body */
     int err;                            /* of encode */
     char why[512];
 };
@@ -107,13 +120,34 @@ void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_
                         enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, bool gzip,
                         struct oca_send_attempt *attempt);
 
-/* Thread pool, inside encode: appends one message of len bytes (gzipped when the job says so). */
+/* Thread pool, inside encode: appends one message of len bytes (gzipped when the job says so),
+ * copied from msg, which stays the caller's. */
 void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len);
 
-/* Message i of the job (i < job->n_msgs). */
+/* Thread pool, inside encode: as oca_push_job_add of msg's bytes, and msg is left empty. The first
+ * message of a job without gzip or prefix takes msg's memory instead of a copy (an encoder that
+ * writes into an oca_buf, as JSON ones do, then costs no second copy). */
+void oca_push_job_add_buf(struct oca_push_job *job, struct oca_buf *msg);
+
+/* Thread pool, inside encode: appends msg's protobuf encoding as one message, packed straight into
+ * the body (when gzip, a packed copy lives for the compression only). */
+void oca_push_job_add_message(struct oca_push_job *job, const ProtobufCMessage *msg);
+
+/* Thread pool, inside encode: appends the job's batch as one message, its OTLP request in
+ * protobuf: a batch's raw bytes written (or gzipped) once from its segments, decoded structs
+ * packed as oca_push_job_add_message does. */
+void oca_push_job_add_batch(struct oca_push_job *job);
+
+/* Message i of the job (i < job->n_msgs), read-only. */
 const uint8_t *oca_push_job_msg(const struct oca_push_job *job, size_t i, size_t *len);
 
-/* Ends the attempt with res (which need only live for the call) and frees the job. */
+/* Message i with its ops->msg_prefix free bytes before it (*len counts them), writable, for
+ * oca_grpc_unary_framed. The job owns the bytes; they stay valid until oca_push_job_finish. */
+uint8_t *oca_push_job_framed(struct oca_push_job *job, size_t i, size_t *len);
+
+/* Ends the attempt with res (which need only live for the call) and frees the job, its body and
+ * the body's budget charge. A request still borrowing the body must be done by then (call finish
+ * from its done callback). */
 void oca_push_job_finish(struct oca_push_job *job, const struct oca_send_result *res);
 
 /* The delay a retryable HTTP answer asks for (its Retry-After), in ns; 0 when none or not valid. */

@@ -152,11 +152,7 @@ static int encode(void *exporter, struct oca_push_job *job, char *why, size_t wh
             continue;
         Jaeger__ApiV2__PostSpansRequest req = JAEGER__API_V2__POST_SPANS_REQUEST__INIT;
         req.batch = batches[i];
-        size_t len = jaeger__api_v2__post_spans_request__get_packed_size(&req);
-        uint8_t *msg = oca_xmalloc(len ? len : 1);
-        jaeger__api_v2__post_spans_request__pack(&req, msg);
-        oca_push_job_add(job, msg, len);
-        free(msg);
+        oca_push_job_add_message(job, &req.base);
     }
     oca_arena_destroy(a);
     return OCA_OK;
@@ -171,13 +167,13 @@ static void send_calls(void *exporter, struct oca_push_job *job)
     /* One reference more than the calls started, so that no answer can finish the attempt before
      * every call has been started. */
     at->pending = 1;
-    enum oca_grpc_coding coding = jx->cfg->compression == OCA_PUSH_GZIP ? OCA_GRPC_GZIPPED : OCA_GRPC_IDENTITY;
     for (size_t i = 0; i < job->n_msgs; i++) {
         size_t len;
-        const uint8_t *msg = oca_push_job_msg(job, i, &len);
+        uint8_t *framed = oca_push_job_framed(job, i, &len);
         at->pending++;
-        int err = oca_grpc_unary(jx->base.client, jx->base_url, POST_SPANS_PATH, jx->base.headers,
-                                 jx->base.n_headers, msg, len, coding, job->timeout_ns, on_post_spans, at);
+        int err = oca_grpc_unary_framed(jx->base.client, jx->base_url, POST_SPANS_PATH, jx->base.headers,
+                                        jx->base.n_headers, framed, len, job->gzip, job->timeout_ns,
+                                        on_post_spans, at);
         if (err != OCA_OK) {
             at->pending--;
             merge_result(at, err, 0, "the gRPC client is closing");
@@ -187,7 +183,9 @@ static void send_calls(void *exporter, struct oca_push_job *job)
         finish_attempt(at);
 }
 
-static const struct oca_push_job_ops jaeger_job_ops = { .encode = encode, .send = send_calls };
+static const struct oca_push_job_ops jaeger_job_ops = {
+    .encode = encode, .send = send_calls, .msg_prefix = OCA_GRPC_PREFIX_LEN,
+};
 
 static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
                        struct oca_send_attempt *attempt)

@@ -3,7 +3,7 @@
  * queue and retries. Keys as the Collector's otlpexporter (configgrpc client + exporterhelper); a
  * non-OK gRPC status is classed by the OTLP spec's rules, honouring RetryInfo, and a
  * partial_success in the answer is logged. Messages are packed and gzipped on libuv's thread pool
- * (the push exporter's jobs). */
+ * (the push exporter's jobs), into the one buffer the call sends. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,17 +92,14 @@ static void on_reply(void *arg, const struct oca_grpc_result *res)
     oca_push_job_finish(job, &r);
 }
 
-/* On the thread pool (see oca_push_job_ops): the request message; the push exporter gzips it, so
- * that a large batch's compression does not hold up the loop. */
+/* On the thread pool (see oca_push_job_ops): the request message, written (or gzipped) once into
+ * the job's body after room for the gRPC prefix, so that the call sends it without a copy. */
 static int encode(void *exporter, struct oca_push_job *job, char *why, size_t why_size)
 {
     (void)exporter;
     (void)why;
     (void)why_size;
-    size_t len;
-    uint8_t *msg = oca_batch_pack(job->batch, &len);
-    oca_push_job_add(job, msg, len);
-    free(msg);
+    oca_push_job_add_batch(job);
     return OCA_OK;
 }
 
@@ -110,17 +107,18 @@ static void send_call(void *exporter, struct oca_push_job *job)
 {
     struct otlp_grpc *x = exporter;
     size_t len;
-    const uint8_t *msg = oca_push_job_msg(job, 0, &len);
-    enum oca_grpc_coding coding = x->cfg->compression == OCA_PUSH_GZIP ? OCA_GRPC_GZIPPED : OCA_GRPC_IDENTITY;
-    int err = oca_grpc_unary(x->base.client, x->url, export_paths[job->sig], x->base.headers, x->base.n_headers,
-                             msg, len, coding, job->timeout_ns, on_reply, job);
+    uint8_t *framed = oca_push_job_framed(job, 0, &len);
+    int err = oca_grpc_unary_framed(x->base.client, x->url, export_paths[job->sig], x->base.headers,
+                                    x->base.n_headers, framed, len, job->gzip, job->timeout_ns, on_reply, job);
     if (err != OCA_OK) {
         struct oca_send_result r = { .err = err, .message = oca_err_message(err) };
         oca_push_job_finish(job, &r);
     }
 }
 
-static const struct oca_push_job_ops otlp_grpc_job_ops = { .encode = encode, .send = send_call };
+static const struct oca_push_job_ops otlp_grpc_job_ops = {
+    .encode = encode, .send = send_call, .msg_prefix = OCA_GRPC_PREFIX_LEN,
+};
 
 static void otlp_grpc_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
                            struct oca_send_attempt *attempt)
@@ -164,7 +162,7 @@ const struct oca_component_type oca_otlp_exporter = {
     .alias = "otlp_grpc",
     .kind = OCA_EXPORTER,
     .signals = OCA_TRACES | OCA_METRICS | OCA_LOGS,
-    .takes_raw = oca_takes_raw_always,      /* it sends oca_batch_pack's bytes */
+    .takes_raw = oca_takes_raw_always,      /* it sends the raw bytes as they are */
     .config_size = sizeof(struct otlp_grpc_config),
     .fields = otlp_grpc_fields,
     .doc = "Sends OTLP over gRPC to another agent, a Collector or a backend, with a sending queue and retries.",

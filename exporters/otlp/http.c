@@ -158,13 +158,9 @@ static int encode(void *exporter, struct oca_push_job *job, char *why, size_t wh
     if (x->cfg->encoding == OCA_ENCODING_JSON) {
         struct oca_buf raw = { 0 };
         oca_otlp_json_encode(job->batch->msg, &raw);
-        oca_push_job_add(job, (const uint8_t *)raw.data, raw.len);
-        oca_buf_free(&raw);
+        oca_push_job_add_buf(job, &raw);
     } else {
-        size_t len;
-        uint8_t *raw = oca_batch_pack(job->batch, &len);
-        oca_push_job_add(job, raw, len);
-        free(raw);
+        oca_push_job_add_batch(job);   /* the body is this one copy */
     }
     return OCA_OK;
 }
@@ -249,7 +245,7 @@ static void otlp_http_destroy(struct oca_component *self)
     self->state = NULL;
 }
 
-/* Protobuf bodies are oca_batch_pack's bytes; JSON is written from the structs. */
+/* Protobuf bodies are the batch's raw bytes when it has them; JSON is written from the structs. */
 static bool otlp_http_takes_raw(const void *cfg)
 {
     return ((const struct otlp_http_config *)cfg)->encoding == OCA_ENCODING_PROTO;

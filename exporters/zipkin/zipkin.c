@@ -132,7 +132,7 @@ static int encode(void *exporter, struct oca_push_job *job, char *why, size_t wh
     int err = oca_zipkin_encode(job->batch->traces, (enum oca_zipkin_format)cfg->format, cfg->default_service_name,
                                 &raw, detail, sizeof(detail));
     if (err == OCA_OK)
-        oca_push_job_add(job, (const uint8_t *)raw.data, raw.len);
+        oca_push_job_add_buf(job, &raw);
     else
         snprintf(why, why_size, "the batch cannot be expressed in Zipkin: %s", detail);
     oca_buf_free(&raw);

@@ -28,7 +28,9 @@ trap cleanup EXIT INT TERM
 command -v h2load >/dev/null || { echo "forward: h2load missing (apt-get install nghttp2-client)"; exit 1; }
 build/bench/gen "$work" >"$work/gen.txt" || exit 1
 
-base=$((40000 + $$ % 20000))
+# Below the ephemeral port range (32768-60999), where a connection of the run itself can hold the
+# port a listener then cannot take.
+base=$((20000 + $$ % 12000))
 A_GRPC=$base; A_METRICS=$((base + 1)); B_GRPC=$((base + 2)); B_METRICS=$((base + 3))
 
 # config_a COMPRESSION BATCH_SIZE / config_b: the two agents' configs.

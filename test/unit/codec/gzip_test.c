@@ -1,5 +1,6 @@
 /* Tests of codec/gzip.c: what it appends is one gzip stream that zlib inflates back to the input,
- * at every level the agent uses, an empty input included, and the level changes the output. */
+ * at every level the agent uses, an empty input included, and the level changes the output; the
+ * gzip of pieces is that of their concatenation. */
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -73,11 +74,32 @@ static void test_levels(void **state)
     free(in);
 }
 
+/* Pieces gzipped as one stream inflate to their concatenation; empty pieces anywhere change
+ * nothing. */
+static void test_parts(void **state)
+{
+    (void)state;
+    static const char want[] = "first piece, second piece, third";
+    const struct oca_gzip_part parts[] = {
+        { NULL, 0 }, { (const uint8_t *)"first piece, ", 13 }, { NULL, 0 },
+        { (const uint8_t *)"second piece, ", 14 }, { (const uint8_t *)"third", 5 }, { NULL, 0 },
+    };
+    struct oca_buf out = { 0 };
+    oca_buf_puts(&out, "ab");
+    assert_true(oca_gzipv(parts, sizeof(parts) / sizeof(parts[0]), OCA_GZIP_LEVEL, &out));
+    expect_inflates_to(&out, 2, want, sizeof(want) - 1);
+    oca_buf_reset(&out);
+    assert_true(oca_gzipv(parts, 0, OCA_GZIP_LEVEL, &out));
+    expect_inflates_to(&out, 0, "", 0);
+    oca_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_appends),
         cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,13 @@ static void call(struct env *e, struct got *g, const char *method, const char *m
     assert_int_equal(g->calls, 1);
 }
 
+/* A message of ~70 KB that compresses well. */
+static void make_big(struct oca_buf *big)
+{
+    for (int i = 0; i < 2000; i++)
+        oca_buf_printf(big, "span %d of a compressible request; ", i);
+}
+
 static void test_ok_with_message(void **state)
 {
     (void)state;
@@ -280,8 +287,7 @@ static void test_gzip_request(void **state)
     env_start(&e, true);
     struct got g = { 0 };
     struct oca_buf big = { 0 };
-    for (int i = 0; i < 2000; i++)
-        oca_buf_printf(&big, "span %d of a compressible request; ", i);
+    make_big(&big);
     call(&e, &g, SVC "Echo", big.data, true, 0, NULL, 0);
     assert_int_equal(g.res.err, OCA_OK);
     assert_int_equal(g.res.grpc_status, OCA_GRPC_OK);
@@ -303,8 +309,7 @@ static void test_gzipped_request(void **state)
     env_start(&e, true);
     struct got g = { 0 };
     struct oca_buf big = { 0 }, zipped = { 0 };
-    for (int i = 0; i < 2000; i++)
-        oca_buf_printf(&big, "span %d of a compressible request; ", i);
+    make_big(&big);
     assert_true(oca_gzip((const uint8_t *)big.data, big.len, 1, &zipped));
     assert_int_equal(oca_grpc_unary(e.c, e.base, SVC "Echo", NULL, 0, (const uint8_t *)zipped.data, zipped.len,
                                     OCA_GRPC_GZIPPED, 0, on_result, &g),
@@ -318,6 +323,53 @@ static void test_gzipped_request(void **state)
     assert_memory_equal(seen.last.data, big.data, big.len);
     oca_buf_free(&big);
     oca_buf_free(&zipped);
+    oca_buf_free(&g.msg);
+    env_stop(&e);
+}
+
+/* oca_grpc_unary_framed sends the caller's buffer as it is, after writing the prefix into its first
+ * five bytes: the server reads the message, plain or gzipped (then with grpc-encoding: gzip); the
+ * caller frees the buffer once done has run. A call the closing client refuses leaves it to the
+ * caller at once. */
+static void test_framed_request(void **state)
+{
+    (void)state;
+    struct env e;
+    env_start(&e, true);
+    struct got g = { 0 };
+    struct oca_buf big = { 0 };
+    make_big(&big);
+    for (int gz = 0; gz < 2; gz++) {
+        struct oca_buf framed = { 0 };
+        oca_buf_append(&framed, "#####", OCA_GRPC_PREFIX_LEN);     /* what was there does not matter */
+        if (gz)
+            assert_true(oca_gzip((const uint8_t *)big.data, big.len, 1, &framed));
+        else
+            oca_buf_append(&framed, big.data, big.len);
+        g.calls = 0;
+        assert_int_equal(oca_grpc_unary_framed(e.c, e.base, SVC "Echo", NULL, 0, (uint8_t *)framed.data, framed.len,
+                                               gz, 0, on_result, &g),
+                         OCA_OK);
+        const uint8_t *p = (const uint8_t *)framed.data;
+        size_t n = framed.len - OCA_GRPC_PREFIX_LEN;
+        assert_int_equal(p[0], gz);
+        assert_int_equal(((size_t)p[1] << 24) | ((size_t)p[2] << 16) | ((size_t)p[3] << 8) | p[4], n);
+        assert_true(oca_test_run_until(&e.t.loop, got_called, &g, 10000));
+        assert_int_equal(g.calls, 1);
+        assert_int_equal(g.res.grpc_status, OCA_GRPC_OK);
+        assert_string_equal(seen.encoding, gz ? "gzip" : "");
+        assert_int_equal(seen.last.len, big.len);
+        assert_memory_equal(seen.last.data, big.data, big.len);
+        oca_buf_free(&framed);
+    }
+    uint8_t empty[OCA_GRPC_PREFIX_LEN];
+    oca_http_client_close(e.c, nt_set_flag, &e.closed);
+    assert_int_equal(oca_grpc_unary_framed(e.c, e.base, SVC "Echo", NULL, 0, empty, sizeof(empty), false, 0,
+                                           on_result, &g),
+                     OCA_ERR_SHUTTING_DOWN);
+    assert_true(oca_test_run_until(&e.t.loop, nt_flag_set, &e.closed, NT_WAIT_MS));
+    e.c = NULL;
+    oca_buf_free(&big);
     oca_buf_free(&g.msg);
     env_stop(&e);
 }
@@ -584,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_ok_with_message),
         cmocka_unit_test(test_gzip_request),
         cmocka_unit_test(test_gzipped_request),
+        cmocka_unit_test(test_framed_request),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_error_in_trailers),
         cmocka_unit_test(test_trailers_only),

@@ -1,11 +1,20 @@
-/* Tests of exporters/exporterhelper/push.c's pure parts: the header check every push exporter's
- * validate runs (token names, no control characters in values). The lifecycle is exercised by each
- * exporter's own tests (test/unit/exporters/otlp, zipkin, jaeger) against real servers. */
+/* Tests of exporters/exporterhelper/push.c: the header check every push exporter's validate runs
+ * (token names, no control characters in values); a job's body (each message written once, after
+ * room for a gRPC prefix, gzipped from a raw batch's segments, an encoder's buffer adopted) and
+ * its budget charge, through a fake exporter on a real helper and thread pool. Requests to real
+ * servers are exercised by each exporter's own tests (test/unit/exporters/otlp, zipkin, jaeger). */
 #include "testutil.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
+#include "base/arena.h"
+#include "base/budget.h"
+#include "base/errors.h"
+#include "base/mem.h"
 #include "exporters/exporterhelper/push.h"
+#include "net/grpc_client.h"
 
 static void test_headers_ok(void **state)
 {
@@ -28,10 +37,237 @@ static void test_headers_ok(void **state)
     assert_string_equal(why, "the value of authorization may not contain control characters");
 }
 
+/* A push exporter made for the test: it sends each batch as one message (its protobuf, after a
+ * gRPC-sized prefix) and, instead of a request, records what the job holds when send runs. */
+struct fake_cfg {
+    bool gzip;
+    struct oca_exporter_helper_config helper;
+};
+
+static const struct oca_field fake_fields[] = {
+    OCA_FIELD_BOOL(struct fake_cfg, gzip, "false", "Gzip the message."),
+    OCA_EXPORTER_HELPER_FIELDS(struct fake_cfg, helper),
+    OCA_FIELD_END,
+};
+
+struct fake_push {
+    struct oca_push_exporter base;
+    const struct fake_cfg *cfg;
+    int sends;
+    struct oca_buf framed;          /* the last message, prefix included */
+    size_t charged, used;           /* the job's charge and the budget's use while it was held */
+};
+
+static int fake_encode(void *exporter, struct oca_push_job *job, char *why, size_t why_size)
+{
+    (void)exporter;
+    (void)why;
+    (void)why_size;
+    oca_push_job_add_batch(job);
+    return OCA_OK;
+}
+
+static void fake_job_send(void *exporter, struct oca_push_job *job)
+{
+    struct fake_push *x = exporter;
+    x->sends++;
+    assert_int_equal(job->n_msgs, 1);
+    size_t len;
+    uint8_t *framed = oca_push_job_framed(job, 0, &len);
+    size_t msg_len;
+    const uint8_t *msg = oca_push_job_msg(job, 0, &msg_len);
+    assert_ptr_equal(msg, framed + OCA_GRPC_PREFIX_LEN);
+    assert_int_equal(msg_len + OCA_GRPC_PREFIX_LEN, len);
+    oca_buf_reset(&x->framed);
+    oca_buf_append(&x->framed, framed, len);
+    x->charged = job->charged;
+    x->used = oca_budget_used();
+    struct oca_send_result ok = { .err = OCA_OK };
+    oca_push_job_finish(job, &ok);
+}
+
+static const struct oca_push_job_ops fake_job_ops = {
+    .encode = fake_encode, .send = fake_job_send, .msg_prefix = OCA_GRPC_PREFIX_LEN,
+};
+
+static void fake_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
+                      struct oca_send_attempt *attempt)
+{
+    struct fake_push *x = exporter;
+    oca_push_job_start(&x->base, &fake_job_ops, x, sig, batch, timeout_ns, x->cfg->gzip, attempt);
+}
+
+static const struct oca_exporter_ops fake_ops = { .send = fake_send };
+
+static int fake_create(struct oca_component *self, struct oca_diag *diag)
+{
+    (void)diag;
+    struct fake_push *x = oca_xcalloc(1, sizeof(*x));
+    x->cfg = self->config;
+    static const struct oca_strmap no_headers = { 0 };
+    static const struct oca_tls_client_config no_tls = { .insecure = true };
+    oca_push_exporter_init(&x->base, self, &x->cfg->helper, &no_tls, &no_headers, NULL, 0, &fake_ops, x);
+    self->state = x;
+    return OCA_OK;
+}
+
+static void fake_destroy(struct oca_component *self)
+{
+    struct fake_push *x = self->state;
+    oca_push_exporter_free(&x->base);
+    oca_buf_free(&x->framed);
+    free(x);
+    self->state = NULL;
+}
+
+static const struct oca_component_type fake_type = {
+    .name = "fakepush",
+    .kind = OCA_EXPORTER,
+    .signals = OCA_TRACES,
+    .takes_raw = oca_takes_raw_always,
+    .config_size = sizeof(struct fake_cfg),
+    .fields = fake_fields,
+    .create = fake_create,
+    .start = oca_push_exporter_start,
+    .consume = oca_push_exporter_consume,
+    .shutdown = oca_push_exporter_shutdown,
+    .destroy = fake_destroy,
+};
+
+static bool sent_one(void *arg)
+{
+    return ((struct fake_push *)arg)->sends > 0;
+}
+
+static ProtobufCMessage *span(struct oca_arena *a, size_t k, const void *arg)
+{
+    (void)arg;
+    Opentelemetry__Proto__Trace__V1__Span *sp = oca_arena_zalloc(a, sizeof(*sp));
+    opentelemetry__proto__trace__v1__span__init(sp);
+    char name[32];
+    snprintf(name, sizeof(name), "span %zu", k);
+    sp->name = oca_arena_strdup(a, name);
+    return &sp->base;
+}
+
+/* The message inside a framed copy: as it is, or inflated. */
+static void unframe(const struct oca_buf *framed, bool gzip, struct oca_buf *out)
+{
+    const uint8_t *m = (const uint8_t *)framed->data + OCA_GRPC_PREFIX_LEN;
+    size_t n = framed->len - OCA_GRPC_PREFIX_LEN;
+    oca_buf_reset(out);
+    if (!gzip) {
+        oca_buf_append(out, m, n);
+        return;
+    }
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+    oca_buf_reserve(out, 1 << 20);
+    zs.next_in = (Bytef *)(uintptr_t)m;
+    zs.avail_in = (uInt)n;
+    zs.next_out = (Bytef *)out->data;
+    zs.avail_out = (uInt)(out->cap - 1);
+    assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+    out->len = zs.total_out;
+    inflateEnd(&zs);
+}
+
+/* A raw batch made of three requests (segments) goes out as their concatenation, written once
+ * after the prefix, or gzipped from the segments; a decoded batch as its packing. While the job
+ * holds the encoding, its bytes are charged to the budget; when the attempt ends they are given
+ * back. */
+static void test_job_encodes_once_and_charges(void **state)
+{
+    (void)state;
+    struct oca_batch *parts[3];
+    uint8_t *packed[3];
+    size_t lens[3];
+    struct oca_buf want = { 0 }, got = { 0 };
+    for (int i = 0; i < 3; i++) {
+        parts[i] = oca_test_make_batch(OCA_SIGNAL_TRACES, "svc", 50 + (size_t)i, span, NULL);
+        packed[i] = oca_test_pack(parts[i]->msg, &lens[i]);
+        oca_buf_append(&want, packed[i], lens[i]);
+    }
+    for (int gz = 0; gz < 2; gz++) {
+        struct oca_test_harness h = { 0 };
+        oca_test_harness_init(&h, &fake_type, "fakepush", gz ? "gzip: true" : "gzip: false", "exporters.fakepush");
+        assert_int_equal(h.comp.type->start(&h.comp, &h.loop), OCA_OK);
+        struct fake_push *x = h.comp.state;
+        size_t before = oca_budget_used();
+
+        struct oca_batch *raw = oca_batch_new_raw(OCA_SIGNAL_TRACES);
+        for (int i = 0; i < 3; i++)
+            oca_batch_add_raw(raw, packed[i], lens[i]);
+        raw->items = 150 + 3;
+        assert_int_equal(oca_test_consume(&h, raw), OCA_OK);
+        assert_true(oca_test_run_until(&h.loop, sent_one, x, 10000));
+        unframe(&x->framed, gz, &got);
+        assert_int_equal(got.len, want.len);
+        assert_memory_equal(got.data, want.data, want.len);
+        assert_true(x->charged >= x->framed.len);
+        assert_true(x->charged <= x->framed.len + x->framed.len / 8 + 4096 + 1);
+        assert_true(x->used >= before + x->charged);
+
+        x->sends = 0;
+        assert_int_equal(oca_test_consume(&h, oca_batch_ref(parts[1])), OCA_OK);
+        assert_true(oca_test_run_until(&h.loop, sent_one, x, 10000));
+        unframe(&x->framed, gz, &got);
+        assert_int_equal(got.len, lens[1]);
+        assert_memory_equal(got.data, packed[1], lens[1]);
+
+        oca_test_harness_free(&h);
+        assert_int_equal(oca_budget_used(), before);
+    }
+    for (int i = 0; i < 3; i++) {
+        oca_batch_unref(parts[i]);
+        free(packed[i]);
+    }
+    oca_buf_free(&want);
+    oca_buf_free(&got);
+}
+
+/* An encoder's own buffer becomes the body when nothing is to be added to it (no gzip, no prefix). */
+static void test_add_buf_adopts(void **state)
+{
+    (void)state;
+    static const struct oca_push_job_ops plain = { 0 }, framed = { .msg_prefix = OCA_GRPC_PREFIX_LEN };
+    struct oca_push_job job = { .ops = &plain };
+    struct oca_buf m = { 0 };
+    oca_buf_puts(&m, "{\"spans\":[]}");
+    char *mine = m.data;
+    oca_push_job_add_buf(&job, &m);
+    assert_null(m.data);
+    assert_ptr_equal(job.body.data, mine);
+    size_t len;
+    assert_memory_equal(oca_push_job_msg(&job, 0, &len), "{\"spans\":[]}", 12);
+    assert_int_equal(len, 12);
+    oca_buf_free(&job.body);
+    free(job.ends);
+
+    /* With a prefix, the bytes are copied after it. */
+    job = (struct oca_push_job){ .ops = &framed };
+    oca_buf_puts(&m, "abc");
+    oca_push_job_add_buf(&job, &m);
+    oca_push_job_add(&job, (const uint8_t *)"de", 2);
+    assert_null(m.data);
+    assert_int_equal(job.n_msgs, 2);
+    assert_memory_equal(oca_push_job_msg(&job, 0, &len), "abc", 3);
+    assert_int_equal(len, 3);
+    assert_memory_equal(oca_push_job_msg(&job, 1, &len), "de", 2);
+    assert_int_equal(len, 2);
+    assert_int_equal(oca_push_job_framed(&job, 1, &len) - (uint8_t *)job.body.data, 8);
+    assert_int_equal(len, 7);
+    oca_buf_free(&job.body);
+    free(job.ends);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_headers_ok),
+        cmocka_unit_test(test_job_encodes_once_and_charges),
+        cmocka_unit_test(test_add_buf_adopts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
