@@ -22,10 +22,10 @@
 #define MAX_HEADER_BYTES (256u * 1024)
 
 const struct oca_field oca_tls_client_fields[] = {
-    OCA_FIELD_BOOL(struct oca_tls_client_config, insecure, false,
+    OCA_FIELD_BOOL(struct oca_tls_client_config, insecure, "false",
                    "gRPC exporters: plain text (h2c) instead of TLS. HTTP exporters follow the "
                    "endpoint's scheme (http:// or https://) instead."),
-    OCA_FIELD_BOOL(struct oca_tls_client_config, insecure_skip_verify, false,
+    OCA_FIELD_BOOL(struct oca_tls_client_config, insecure_skip_verify, "false",
                    "Use TLS but do not check the server's certificate chain nor its name."),
     OCA_FIELD_STRING(struct oca_tls_client_config, ca_file, NULL,
                      "PEM CA bundle to verify the server with, instead of the system's CAs."),
