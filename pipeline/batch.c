@@ -1,6 +1,7 @@
 /* Reference-counted OTLP requests; see batch.h. A batch's message is decoded into its own arena
  * through protobuf-c's allocator hook, so freeing a request of thousands of objects is one
  * oca_arena_destroy(). */
+#include "codec/proto_depth.h"
 #include "pipeline/batch.h"
 
 #include <assert.h>
@@ -65,6 +66,8 @@ static int decode_proto(struct oca_batch *b, const uint8_t *data, size_t len)
     ProtobufCAllocator alloc = {
         .alloc = oca_arena_alloc_cb, .free = oca_arena_free_cb, .allocator_data = b->arena,
     };
+    if (!oca_proto_depth_ok(oca_batch_descriptor(b->signal), data, len, OCA_PROTO_MAX_DEPTH))
+        return OCA_ERR_DECODE;
     b->msg = protobuf_c_message_unpack(oca_batch_descriptor(b->signal), &alloc, len, data);
     return b->msg ? OCA_OK : OCA_ERR_DECODE;
 }

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "codec/otlp_json.h"
+#include "codec/proto_depth.h"
 #include "pipeline/counters.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
@@ -259,6 +260,11 @@ static int run_proto(struct oca_otlp_job *j)
     struct charging_meter c = { b, others_of(j), OCA_OK };
     struct oca_arena_metered meter = { b->arena, charge_chunk, &c };
     ProtobufCAllocator alloc = { .alloc = oca_arena_metered_alloc_cb, .free = oca_arena_free_cb, .allocator_data = &meter };
+    if (!oca_proto_depth_ok(oca_batch_descriptor(j->sig), j->data, j->len, OCA_PROTO_MAX_DEPTH)) {
+        oca_otlp_result_set(&j->res, OCA_ERR_DECODE, "malformed %s request: messages nested more than %d deep",
+                            oca_signal_name(j->sig), OCA_PROTO_MAX_DEPTH);
+        return OCA_ERR_DECODE;
+    }
     ProtobufCMessage *msg = protobuf_c_message_unpack(oca_batch_descriptor(j->sig), &alloc, j->len, j->data);
     if (!msg) {
         if (c.err)
