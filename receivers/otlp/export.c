@@ -3,6 +3,7 @@
  * hands it to the pipeline, and turns the outcome into what the client gets: an
  * Export*ServiceResponse, or a google.rpc.Status with the HTTP status and gRPC code that
  * base/errors.h gives the error. No other file of the receiver maps errors to statuses. */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -341,6 +342,18 @@ static void keep_bytes(struct oca_otlp_job *j)
 {
     struct oca_batch *b = j->batch;
     if (j->owned) {
+        /* The block can be far larger than the request it holds (a gRPC message sits in a buffer
+         * of at least 4 KiB; inflated output starts at 4x its input) while the budget is charged
+         * for the request: trim it, so that a batch of many small raw requests keeps what it was
+         * charged for. glibc gives the tail back to the heap (or unmaps it) without copying. */
+        size_t off = (size_t)(j->data - j->owned);
+        if (malloc_usable_size(j->owned) > off + j->len + j->len / 4 + 64) {
+            uint8_t *fit = realloc(j->owned, off + j->len + 1);
+            if (fit) {
+                j->owned = fit;
+                j->data = fit + off;
+            }
+        }
         b->raw_block = j->owned;
         b->raw_free = free;
         j->owned = NULL;

@@ -5,6 +5,8 @@
  * UNIMPLEMENTED for a signal without pipeline; include_metadata keeps the metadata. */
 #include "harness.h"
 
+#include <malloc.h>
+
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 
@@ -144,6 +146,8 @@ static void test_raw_when_the_consumer_takes_it(void **state)
         assert_memory_equal(packed, msg, len);
         assert_true(b->charged >= len);
         assert_true(oca_budget_used() >= b->charged);
+        /* What the batch keeps is about what it was charged for, not the call's 4 KiB buffer. */
+        assert_true(malloc_usable_size(b->raw_block) <= len + len / 4 + 64 + 5);
         free(packed);
         free(msg);
     }
