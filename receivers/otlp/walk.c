@@ -10,11 +10,9 @@
 
 #include "base/errors.h"
 #include "codec/otlp_json.h"
+#include "codec/proto_depth.h"
 #include "receivers/otlp/otlp.h"
 
-/* Deeper nesting (only AnyValue lists nest freely) is refused, where protobuf-c would recurse
- * until the stack ends. */
-#define WALK_DEPTH 100
 #define WALK_IDS 4
 
 struct walk {
@@ -232,7 +230,9 @@ static bool merge_ok(struct walk *w, const ProtobufCMessageDescriptor *d, const 
 static bool walk_message(struct walk *w, const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
                          int level, int depth, uint64_t *items, bool *bad_id)
 {
-    if (depth > WALK_DEPTH)
+    /* The decoding path's bound (codec/proto_depth.h), counted the same way: the request is
+     * depth 0 here and message 1 there, so both refuse the 101st level of nesting. */
+    if (depth >= OCA_PROTO_MAX_DEPTH)
         return fail(w, "messages nested too deeply");
     /* The last length seen of each id field, and whether each oneof's last member has a bad id. */
     struct { const ProtobufCFieldDescriptor *f; size_t len; } ids[WALK_IDS];

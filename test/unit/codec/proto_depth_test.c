@@ -1,7 +1,7 @@
 /* Tests of codec/proto_depth.c: a logs request whose record body nests ArrayValues n deep passes
  * the bound exactly when its message depth is within it, unpacks when it passes, and a request
  * nested 20,000 deep (which overflowed the stack inside protobuf-c's unpack before the bound
- * existed) is refused by oca_batch_decode without being unpacked. Bytes that are not protobuf are
+ * existed) is refused by oca_batch_decode without being unpacked; the raw walk has the same bound. Bytes that are not protobuf are
  * left to unpack to judge. */
 #include "testutil.h"
 
@@ -12,6 +12,7 @@
 #include "base/errors.h"
 #include "codec/proto_depth.h"
 #include "pipeline/batch.h"
+#include "receivers/otlp/otlp.h"
 
 /* Wraps inner as length-delimited field `field` (the length as a varint). */
 static void wrap(struct oca_buf *out, unsigned field, const struct oca_buf *inner)
@@ -81,6 +82,23 @@ static void test_deep_request_refused_not_unpacked(void **state)
     oca_buf_free(&b);
 }
 
+/* The receiver's raw walk refuses exactly the nesting the decoding path refuses: 47 array levels
+ * (99 messages deep) pass both, 48 (101) neither. */
+static void test_walk_has_the_same_bound(void **state)
+{
+    (void)state;
+    for (int n = 47; n <= 48; n++) {
+        struct oca_buf b = deep_request(n);
+        bool ok = oca_proto_depth_ok(logs_desc(), (const uint8_t *)b.data, b.len, OCA_PROTO_MAX_DEPTH);
+        assert_int_equal(ok, n == 47);
+        uint64_t items;
+        char why[200];
+        assert_int_equal(oca_otlp_walk(OCA_SIGNAL_LOGS, (const uint8_t *)b.data, b.len, &items, why, sizeof(why)),
+                         ok ? OCA_OK : OCA_ERR_DECODE);
+        oca_buf_free(&b);
+    }
+}
+
 static void test_malformed_left_to_unpack(void **state)
 {
     (void)state;
@@ -96,6 +114,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bound_is_exact),
         cmocka_unit_test(test_deep_request_refused_not_unpacked),
+        cmocka_unit_test(test_walk_has_the_same_bound),
         cmocka_unit_test(test_malformed_left_to_unpack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
