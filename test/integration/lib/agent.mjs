@@ -82,8 +82,11 @@ export class Agent {
   }
 }
 
-// Reads a file of JSON lines; an absent file reads as no lines.
+// Reads a file of JSON lines; an absent file reads as no lines. A line counts once its newline is
+// written: the agent may be writing the file while a test polls it, and a read can end mid-line.
 export function readJsonLines(file) {
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.length).map((l) => JSON.parse(l));
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  lines.pop();
+  return lines.filter((l) => l.length).map((l) => JSON.parse(l));
 }
