@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* The limit before oca_budget_set_limit is called. */
-#define OCA_BUDGET_DEFAULT_LIMIT ((size_t)64 << 20)
+#define OCA_BUDGET_DEFAULT_LIMIT ((size_t)40 << 20)
 
 /* Sets the limit in bytes (0: no limit). Bytes already charged stay charged, even beyond it. */
 void oca_budget_set_limit(size_t bytes);

@@ -149,8 +149,12 @@ static void job_work(uv_work_t *w)
         job->body.data = oca_xrealloc(job->body.data, job->body.len + 1);
         job->body.cap = job->body.len + 1;
     }
+    /* What start reserved becomes what the body holds. */
+    if (job->body.cap > job->charged)
+        oca_budget_force(job->body.cap - job->charged);
+    else
+        oca_budget_release(job->charged - job->body.cap);
     job->charged = job->body.cap;
-    oca_budget_force(job->charged);
     /* The body moves no more: the pieces become slices the clients can borrow. */
     job->slices = oca_xmalloc((job->n_pieces ? job->n_pieces : 1) * sizeof(*job->slices));
     for (size_t i = 0; i < job->n_pieces; i++) {
@@ -177,6 +181,38 @@ static void job_encoded(uv_work_t *w, int status)
     oca_push_job_finish(job, &r);
 }
 
+/* The bytes an attempt's encoding is expected to take: none for a raw batch sent as it is (a
+ * raw-only batch reaches only exporters that send it so), else its protobuf size (gzip output is
+ * smaller; decoded structs take 4-9 times their wire size, so a quarter of their charge). */
+static size_t encoding_estimate(const struct oca_batch *b, bool gzip)
+{
+    if (b->n_raw > 0)
+        return gzip ? b->raw_len : 0;
+    return b->charged / 4 + 1;
+}
+
+static void queue_job(struct oca_push_job *job)
+{
+    if (uv_queue_work(job->px->self->loop, &job->work, job_work, job_encoded) != 0) {
+        struct oca_send_result r = { .err = OCA_ERR_SHUTTING_DOWN, .message = "the thread pool refused the work" };
+        oca_push_job_finish(job, &r);
+    }
+}
+
+/* Whether job may make its encoding now, its estimate reserved if so. */
+static bool reserve(struct oca_push_job *job)
+{
+    struct oca_push_exporter *px = job->px;
+    /* Not oca_budget_charge: waiting here is not a refusal of data (the budget counts those). */
+    size_t limit = oca_budget_limit();
+    if (px->encoding > 0 && limit && oca_budget_used() + job->estimate > limit)
+        return false;
+    oca_budget_force(job->estimate);
+    job->charged = job->estimate;
+    px->encoding++;
+    return true;
+}
+
 void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_ops *ops, void *exporter,
                         enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, bool gzip,
                         struct oca_send_attempt *attempt)
@@ -191,9 +227,29 @@ void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_
     job->gzip = gzip;
     job->attempt = attempt;
     job->work.data = job;
-    if (uv_queue_work(px->self->loop, &job->work, job_work, job_encoded) != 0) {
-        struct oca_send_result r = { .err = OCA_ERR_SHUTTING_DOWN, .message = "the thread pool refused the work" };
-        oca_push_job_finish(job, &r);
+    job->estimate = encoding_estimate(batch, gzip);
+    if (job->estimate > 0 && (px->waiting || !reserve(job))) {
+        if (px->waiting_tail)
+            px->waiting_tail->next = job;
+        else
+            px->waiting = job;
+        px->waiting_tail = job;
+        return;
+    }
+    queue_job(job);
+}
+
+/* An encoding ended: start the waiting attempts the budget now has room for (the first always,
+ * when no other encoding is left). */
+static void start_waiting(struct oca_push_exporter *px)
+{
+    while (px->waiting && reserve(px->waiting)) {
+        struct oca_push_job *job = px->waiting;
+        px->waiting = job->next;
+        if (!px->waiting)
+            px->waiting_tail = NULL;
+        job->next = NULL;
+        queue_job(job);
     }
 }
 
@@ -320,6 +376,8 @@ void oca_push_job_finish(struct oca_push_job *job, const struct oca_send_result 
 {
     /* res may point into the job (its why): the attempt is ended first. The job is its own memory,
      * so whatever done frees, freeing it after is safe. */
+    struct oca_push_exporter *px = job->px;
+    bool encoded = job->estimate > 0;
     oca_send_attempt_done(job->attempt, res);
     oca_buf_free(&job->body);
     oca_budget_release(job->charged);
@@ -327,6 +385,10 @@ void oca_push_job_finish(struct oca_push_job *job, const struct oca_send_result 
     free(job->slices);
     free(job->ends);
     free(job);
+    if (encoded && px) {
+        px->encoding--;
+        start_waiting(px);
+    }
 }
 
 int64_t oca_push_retry_after(const struct oca_http_response *resp)

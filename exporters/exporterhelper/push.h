@@ -34,6 +34,10 @@ struct oca_push_exporter {
     size_t n_headers;
     struct oca_waiters waiters;
     bool started, stopping;
+    /* Attempts making or holding an encoding, and those waiting for the budget to make theirs
+     * (see oca_push_job_start). */
+    size_t encoding;
+    struct oca_push_job *waiting, *waiting_tail;
 };
 
 /* Sets up p for self: fixed (n_fixed headers the exporter always sends, borrowed for p's lifetime)
@@ -116,6 +120,8 @@ struct oca_push_job {
     size_t *ends;                       /* index in pieces after the last of each message */
     size_t n_msgs, cap_msgs;
     size_t charged;                     /* bytes charged to the memory budget for body */
+    size_t estimate;                    /* what the encoding was expected to take; 0: nothing */
+    struct oca_push_job *next;          /* in the exporter's waiting list */
     int err;                            /* of encode */
     char why[512];
 };
@@ -123,7 +129,13 @@ struct oca_push_job {
 /* Starts an attempt (from the exporter's oca_exporter_ops send): ops->encode on the pool, each
  * message gzipped at OCA_GZIP_LEVEL when gzip, then ops->send on the loop thread. An attempt that
  * cannot start (the pool refuses it), whose work is cancelled or whose client is gone ends as
- * OCA_ERR_SHUTTING_DOWN. */
+ * OCA_ERR_SHUTTING_DOWN.
+ *
+ * An attempt that will make an encoding (gzip, or a batch of decoded structs; a raw batch sent as
+ * it is makes none) first reserves its expected size in the memory budget (the batch's wire size),
+ * refusably: while the budget is spent it waits until another of this exporter's encodings ends,
+ * so that encodings add at most one to a full budget instead of num_consumers. The first is never
+ * held back, so the queue always drains. */
 void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_ops *ops, void *exporter,
                         enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, bool gzip,
                         struct oca_send_attempt *attempt);

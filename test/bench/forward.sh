@@ -13,7 +13,7 @@
 # accepted), not the speed.
 set -u
 cd "$(dirname "$0")/../.."
-AGENT=build/ocagent
+AGENT=${AGENT:-build/ocagent}
 SMOKE=${BENCH_SMOKE:-0}
 SECONDS_PEAK=${BENCH_SECONDS:-8}
 SPANS_PER_REQ=100

@@ -22,7 +22,7 @@ static void test_default_limit(void **state)
 {
     (void)state;
     assert_int_equal(oca_budget_limit(), OCA_BUDGET_DEFAULT_LIMIT);
-    assert_int_equal(OCA_BUDGET_DEFAULT_LIMIT, 64u << 20);
+    assert_int_equal(OCA_BUDGET_DEFAULT_LIMIT, 40u << 20);
 }
 
 static void test_charge_up_to_the_limit(void **state)

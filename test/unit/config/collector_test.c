@@ -235,7 +235,7 @@ static void test_service_defaults(void **state)
     assert_string_equal(cfg->metrics_address.host, "localhost");
     assert_int_equal(cfg->metrics_address.port, 8888);
     assert_int_equal(cfg->shutdown_timeout_ns, 10 * OCA_NS_PER_S);
-    assert_int_equal(cfg->memory_budget, 64u << 20);
+    assert_int_equal(cfg->memory_budget, 40u << 20);
     assert_int_equal(cfg->n_service_extensions, 0);
     assert_int_equal(cfg->n_components[OCA_PROCESSOR], 0);
 }

@@ -1,7 +1,7 @@
 /* Tests of exporters/exporterhelper/push.c: the header check every push exporter's validate runs
- * (token names, no control characters in values); a job's body (each message written once, after
- * room for a gRPC prefix, gzipped from a raw batch's segments, an encoder's buffer adopted) and
- * its budget charge, through a fake exporter on a real helper and thread pool. Requests to real
+ * (token names, no control characters in values); a job's messages (a raw batch's segments sent
+ * where they lie, gzipped from them, an encoder's buffer adopted), its budget charge and the wait
+ * of encodings for a spent budget, through a fake exporter on a real helper and thread pool. Requests to real
  * servers are exercised by each exporter's own tests (test/unit/exporters/otlp, zipkin, jaeger). */
 #include "testutil.h"
 
@@ -37,8 +37,9 @@ static void test_headers_ok(void **state)
     assert_string_equal(why, "the value of authorization may not contain control characters");
 }
 
-/* A push exporter made for the test: it sends each batch as one message (its protobuf, after a
- * gRPC-sized prefix) and, instead of a request, records what the job holds when send runs. */
+/* A push exporter made for the test: it sends each batch as one message (its protobuf) and,
+ * instead of a request, records what the job holds when send runs (and keeps the job, unfinished,
+ * when hold is set). */
 struct fake_cfg {
     bool gzip;
     struct oca_exporter_helper_config helper;
@@ -59,6 +60,8 @@ struct fake_push {
     size_t n_pieces;
     const uint8_t *first;           /* where its first piece lay */
     size_t charged, used;           /* the job's charge and the budget's use while it was held */
+    bool hold;
+    struct oca_push_job *held;
 };
 
 static int fake_encode(void *exporter, struct oca_push_job *job, char *why, size_t why_size)
@@ -84,6 +87,10 @@ static void fake_job_send(void *exporter, struct oca_push_job *job)
     x->first = n ? msg[0].data : NULL;
     x->charged = job->charged;
     x->used = oca_budget_used();
+    if (x->hold) {
+        x->held = job;
+        return;
+    }
     struct oca_send_result ok = { .err = OCA_OK };
     oca_push_job_finish(job, &ok);
 }
@@ -234,6 +241,76 @@ static void test_job_encodes_once_and_charges(void **state)
     oca_buf_free(&got);
 }
 
+static bool sent_two(void *arg)
+{
+    return ((struct fake_push *)arg)->sends >= 2;
+}
+
+/* While the budget is spent, an exporter's second encoding waits until its first ends, so
+ * encodings add one attempt's bytes to a full budget rather than num_consumers'; the first is
+ * never held back (the queue must drain to free the budget). A raw batch sent without gzip makes
+ * no encoding and does not wait. */
+static void test_encodings_wait_for_spent_budget(void **state)
+{
+    (void)state;
+    struct oca_batch *a = oca_test_make_batch(OCA_SIGNAL_TRACES, "svc", 20, span, NULL);
+    struct oca_batch *b = oca_test_make_batch(OCA_SIGNAL_TRACES, "svc", 30, span, NULL);
+    struct oca_test_harness h = { 0 };
+    oca_test_harness_init(&h, &fake_type, "fakepush", "gzip: true", "exporters.fakepush");
+    assert_int_equal(h.comp.type->start(&h.comp, &h.loop), OCA_OK);
+    struct fake_push *x = h.comp.state;
+    x->hold = true;
+    size_t before = oca_budget_used();
+    oca_budget_set_limit(before + 4096);
+    oca_budget_force(4096);                 /* spent */
+
+    assert_int_equal(oca_test_consume(&h, oca_batch_ref(a)), OCA_OK);
+    assert_int_equal(oca_test_consume(&h, oca_batch_ref(b)), OCA_OK);
+    assert_true(oca_test_run_until(&h.loop, sent_one, x, 10000));
+    struct oca_push_job *first = x->held;
+    assert_true(first->charged > 0);
+    assert_false(oca_test_run_until(&h.loop, sent_two, x, 300));
+    assert_int_equal(x->sends, 1);
+    assert_ptr_not_equal(x->base.waiting, NULL);
+    assert_ptr_equal(x->base.waiting->next, NULL);
+
+    struct oca_send_result ok = { .err = OCA_OK };
+    oca_push_job_finish(first, &ok);
+    assert_true(oca_test_run_until(&h.loop, sent_two, x, 10000));
+    oca_push_job_finish(x->held, &ok);
+
+    oca_test_harness_free(&h);
+
+    /* Raw and not gzipped: nothing to encode, nothing to wait for. */
+    h = (struct oca_test_harness){ 0 };
+    oca_test_harness_init(&h, &fake_type, "fakepush", "gzip: false", "exporters.fakepush");
+    assert_int_equal(h.comp.type->start(&h.comp, &h.loop), OCA_OK);
+    x = h.comp.state;
+    x->hold = true;
+    struct oca_push_job *held[2];
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        uint8_t *packed = oca_test_pack(a->msg, &len);
+        struct oca_batch *raw = oca_batch_new_raw(OCA_SIGNAL_TRACES);
+        raw->raw_block = packed;
+        raw->raw_free = free;
+        oca_batch_add_raw(raw, packed, len);
+        raw->items = 20;
+        assert_int_equal(oca_test_consume(&h, raw), OCA_OK);
+        assert_true(oca_test_run_until(&h.loop, i ? sent_two : sent_one, x, 10000));
+        held[i] = x->held;
+        assert_int_equal(held[i]->charged, 0);
+    }
+    for (int i = 0; i < 2; i++)
+        oca_push_job_finish(held[i], &ok);
+    oca_test_harness_free(&h);
+    oca_budget_release(4096);
+    oca_budget_reset_stats();
+    assert_int_equal(oca_budget_used(), before);
+    oca_batch_unref(a);
+    oca_batch_unref(b);
+}
+
 /* The pieces of a job's messages once encode is done (job_work's last step, for a job built by
  * hand). */
 static void slices_of(struct oca_push_job *job)
@@ -297,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_headers_ok),
         cmocka_unit_test(test_job_encodes_once_and_charges),
         cmocka_unit_test(test_add_buf_adopts),
+        cmocka_unit_test(test_encodings_wait_for_spent_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
