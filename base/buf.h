@@ -4,6 +4,13 @@
 #define OCA_BASE_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* Bytes that live elsewhere, borrowed: a piece of a message sent or compressed in pieces. */
+struct oca_slice {
+    const uint8_t *data;
+    size_t len;
+};
 
 struct oca_buf {
     char *data;

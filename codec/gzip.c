@@ -5,7 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
-bool oca_gzipv(const struct oca_gzip_part *parts, size_t n, int level, struct oca_buf *out)
+bool oca_gzipv(const struct oca_slice *parts, size_t n, int level, struct oca_buf *out)
 {
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
@@ -43,6 +43,6 @@ bool oca_gzipv(const struct oca_gzip_part *parts, size_t n, int level, struct oc
 
 bool oca_gzip(const uint8_t *in, size_t len, int level, struct oca_buf *out)
 {
-    struct oca_gzip_part part = { in, len };
+    struct oca_slice part = { in, len };
     return oca_gzipv(&part, 1, level, out);
 }

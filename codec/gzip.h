@@ -20,14 +20,8 @@
  * fail to allocate its state); out is then as it was. */
 bool oca_gzip(const uint8_t *in, size_t len, int level, struct oca_buf *out);
 
-/* One piece of the input of oca_gzipv. */
-struct oca_gzip_part {
-    const uint8_t *data;
-    size_t len;
-};
-
 /* As oca_gzip, of the concatenation of n parts, without concatenating them first (a raw batch's
  * segments are gzipped where they lie). */
-bool oca_gzipv(const struct oca_gzip_part *parts, size_t n, int level, struct oca_buf *out);
+bool oca_gzipv(const struct oca_slice *parts, size_t n, int level, struct oca_buf *out);
 
 #endif

@@ -202,9 +202,11 @@ out:
 struct call {
     oca_grpc_done_cb done;
     void *arg;
-    uint8_t *body;          /* the framed request, borrowed by the HTTP client */
+    uint8_t *body;          /* oca_grpc_unary's framed copy (ours to free), or NULL */
     size_t body_len;
-    bool owned;             /* body is ours to free (oca_grpc_unary's copy), else the caller's */
+    uint8_t prefix[OCA_GRPC_PREFIX_LEN];    /* oca_grpc_unary_pieces': sent before the pieces */
+    struct oca_slice *pieces;               /* that prefix, then the caller's pieces */
+    size_t n_pieces;
 };
 
 static void call_done(void *arg, const struct oca_http_response *r)
@@ -215,16 +217,14 @@ static void call_done(void *arg, const struct oca_http_response *r)
     oca_grpc_read_response(r, &res, &scratch);
     call->done(call->arg, &res);
     free(scratch);
-    if (call->owned)
-        free(call->body);
+    free(call->body);
+    free(call->pieces);
     free(call);
 }
 
-/* The 5-byte prefix (compressed flag, big-endian length) in the first bytes of a framed message
- * of framed_len bytes in all. */
-static void write_prefix(uint8_t *p, size_t framed_len, bool compressed)
+/* The 5-byte prefix of a message of n bytes: compressed flag, big-endian length. */
+static void write_prefix(uint8_t *p, size_t n, bool compressed)
 {
-    size_t n = framed_len - OCA_GRPC_PREFIX_LEN;
     p[0] = compressed ? 1 : 0;
     p[1] = (uint8_t)(n >> 24);
     p[2] = (uint8_t)(n >> 16);
@@ -247,7 +247,7 @@ static bool frame(const uint8_t *msg, size_t len, enum oca_grpc_coding coding, u
         buf.len = 5;
         oca_buf_append(&buf, msg, len);
     }
-    write_prefix((uint8_t *)buf.data, buf.len, compressed);
+    write_prefix((uint8_t *)buf.data, buf.len - OCA_GRPC_PREFIX_LEN, compressed);
     *out = (uint8_t *)buf.data;
     *out_len = buf.len;
     return compressed;
@@ -269,7 +269,7 @@ static void format_timeout(int64_t ns, char *out, size_t cap)
     }
 }
 
-/* Starts the call whose framed body is in call (owned or not, as call says). */
+/* Starts the call whose framed body is in call (its copy, or its prefix and the caller's pieces). */
 static int start_call(struct oca_http_client *c, const char *base_url, const char *path,
                       const struct oca_http_header *md, size_t n_md, bool compressed, int64_t timeout_ns,
                       struct call *call)
@@ -296,14 +296,15 @@ static int start_call(struct oca_http_client *c, const char *base_url, const cha
         h[n++] = md[i];
     struct oca_http_request req = {
         .method = "POST", .url = url.data, .version = OCA_HTTP_VERSION_2, .headers = h, .n_headers = n,
-        .body = call->body, .body_len = call->body_len, .timeout_ns = timeout_ns,
+        .body = call->body, .body_len = call->body_len, .pieces = call->pieces, .n_pieces = call->n_pieces,
+        .timeout_ns = timeout_ns,
     };
     int err = oca_http_client_send(c, &req, call_done, call);
     free(h);
     oca_buf_free(&url);
     if (err != OCA_OK) {
-        if (call->owned)
-            free(call->body);
+        free(call->body);
+        free(call->pieces);
         free(call);
     }
     return err;
@@ -316,21 +317,26 @@ int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *
     struct call *call = oca_xcalloc(1, sizeof(*call));
     call->done = done;
     call->arg = arg;
-    call->owned = true;
     bool compressed = frame(msg, msg_len, coding, &call->body, &call->body_len);
     return start_call(c, base_url, path, md, n_md, compressed, timeout_ns, call);
 }
 
-int oca_grpc_unary_framed(struct oca_http_client *c, const char *base_url, const char *path,
-                          const struct oca_http_header *md, size_t n_md, uint8_t *framed, size_t framed_len,
+int oca_grpc_unary_pieces(struct oca_http_client *c, const char *base_url, const char *path,
+                          const struct oca_http_header *md, size_t n_md, const struct oca_slice *msg, size_t n,
                           bool gzipped, int64_t timeout_ns, oca_grpc_done_cb done, void *arg)
 {
-    assert(framed_len >= OCA_GRPC_PREFIX_LEN && framed_len - OCA_GRPC_PREFIX_LEN <= UINT32_MAX);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += msg[i].len;
+    assert(len <= UINT32_MAX);
     struct call *call = oca_xcalloc(1, sizeof(*call));
     call->done = done;
     call->arg = arg;
-    call->body = framed;
-    call->body_len = framed_len;
-    write_prefix(framed, framed_len, gzipped);
+    write_prefix(call->prefix, len, gzipped);
+    call->pieces = oca_xmalloc((n + 1) * sizeof(*call->pieces));
+    call->pieces[0] = (struct oca_slice){ call->prefix, sizeof(call->prefix) };
+    if (n)
+        memcpy(call->pieces + 1, msg, n * sizeof(*msg));
+    call->n_pieces = n + 1;
     return start_call(c, base_url, path, md, n_md, gzipped, timeout_ns, call);
 }

@@ -48,7 +48,7 @@ enum oca_grpc_coding {
 /* Calls path ("/opentelemetry.proto.collector.trace.v1.TraceService/Export") on the server at
  * base_url ("http://host:port" for h2c, "https://host:port" for TLS). md are extra metadata
  * headers. msg is copied (framed, and compressed as coding says), so the caller may free it on
- * return; a compressed message goes with grpc-encoding: gzip. (oca_grpc_unary_framed below sends
+ * return; a compressed message goes with grpc-encoding: gzip. (oca_grpc_unary_pieces below sends
  * a message without that copy.)
  * timeout_ns > 0 is sent as grpc-timeout and bounds the call. Returns OCA_OK or
  * OCA_ERR_SHUTTING_DOWN (the client is closing; done will not run). */
@@ -56,17 +56,16 @@ int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *
                    const struct oca_http_header *md, size_t n_md, const uint8_t *msg, size_t msg_len,
                    enum oca_grpc_coding coding, int64_t timeout_ns, oca_grpc_done_cb done, void *arg);
 
-/* The bytes a framed message leaves free before itself for the gRPC length prefix. */
+/* The gRPC length prefix's size: a compressed flag and a 4-byte length. */
 #define OCA_GRPC_PREFIX_LEN 5
 
-/* As oca_grpc_unary with coding IDENTITY or GZIPPED, without copying the message: framed holds
- * OCA_GRPC_PREFIX_LEN bytes whose contents do not matter, then the message (framed_len bytes in
- * all). The call writes the prefix into those first bytes and sends framed as the body; framed
- * stays the caller's, borrowed (and written to) until done has run, or until the return when that
- * is not OCA_OK. So an exporter encodes once, into a buffer with room for the prefix, and that one
- * buffer is what goes out (the push exporter's jobs do: exporterhelper/push.h). */
-int oca_grpc_unary_framed(struct oca_http_client *c, const char *base_url, const char *path,
-                          const struct oca_http_header *md, size_t n_md, uint8_t *framed, size_t framed_len,
+/* As oca_grpc_unary with coding IDENTITY or GZIPPED (gzipped), without copying the message: it is
+ * the concatenation of the n pieces of msg, which stay the caller's, borrowed until done has run
+ * (or until the return when that is not OCA_OK); the array itself is copied. The length prefix
+ * goes out as a piece of its own, so an exporter's encoding, or a raw batch's segments where they
+ * lie, are what is sent (the push exporter's jobs: exporterhelper/push.h). */
+int oca_grpc_unary_pieces(struct oca_http_client *c, const char *base_url, const char *path,
+                          const struct oca_http_header *md, size_t n_md, const struct oca_slice *msg, size_t n,
                           bool gzipped, int64_t timeout_ns, oca_grpc_done_cb done, void *arg);
 
 /* Reads a unary response: body (the HTTP/2 DATA bytes) and the headers and trailers of r, into res

@@ -112,6 +112,8 @@ struct xfer {
     struct hdr_at *hdrs;
     size_t n_hdrs, cap_hdrs;
     struct oca_buf body;
+    struct oca_slice *pieces;       /* a body in pieces (copied array), read by read_pieces_cb */
+    size_t n_pieces, piece, piece_off;
     bool too_large;
     bool headers_too_large;
     int early_err;                  /* nonzero: failed before curl ran it (done deferred) */
@@ -186,6 +188,7 @@ static void xfer_free(struct xfer *x)
     free(x->url);
     oca_buf_free(&x->htext);
     oca_buf_free(&x->body);
+    free(x->pieces);
     free(x->hdrs);
     free(x);
 }
@@ -392,6 +395,44 @@ static size_t header_cb(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* curl's reader of a body in pieces: copies the next bytes into its upload buffer. */
+static size_t read_pieces_cb(char *to, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+    size_t room = size * n, got = 0;
+    while (got < room && x->piece < x->n_pieces) {
+        const struct oca_slice *p = &x->pieces[x->piece];
+        size_t take = p->len - x->piece_off;
+        if (take > room - got)
+            take = room - got;
+        memcpy(to + got, p->data + x->piece_off, take);
+        got += take;
+        x->piece_off += take;
+        if (x->piece_off == p->len) {
+            x->piece++;
+            x->piece_off = 0;
+        }
+    }
+    return got;
+}
+
+/* curl rewinds a body it must send again (a request retried on a fresh connection). */
+static int seek_pieces_cb(void *arg, curl_off_t offset, int origin)
+{
+    struct xfer *x = arg;
+    if (origin != SEEK_SET || offset < 0)
+        return CURL_SEEKFUNC_CANTSEEK;
+    size_t left = (size_t)offset;
+    x->piece = 0;
+    x->piece_off = 0;
+    while (x->piece < x->n_pieces && left >= x->pieces[x->piece].len)
+        left -= x->pieces[x->piece++].len;
+    if (left > 0 && x->piece == x->n_pieces)
+        return CURL_SEEKFUNC_FAIL;
+    x->piece_off = left;
+    return CURL_SEEKFUNC_OK;
+}
+
 static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 {
     struct xfer *x = arg;
@@ -593,10 +634,25 @@ static int setup(struct oca_http_client *c, struct xfer *x, const struct oca_htt
         oca_curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)ms);
     }
     const char *method = req->method ? req->method : "POST";
-    if (strcmp(method, "GET") == 0 && req->body_len == 0) {
+    if (strcmp(method, "GET") == 0 && req->body_len == 0 && req->n_pieces == 0) {
         oca_curl.easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "HEAD") == 0) {
         oca_curl.easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (req->n_pieces > 0) {
+        x->pieces = oca_xmalloc(req->n_pieces * sizeof(*x->pieces));
+        memcpy(x->pieces, req->pieces, req->n_pieces * sizeof(*x->pieces));
+        x->n_pieces = req->n_pieces;
+        curl_off_t total = 0;
+        for (size_t i = 0; i < x->n_pieces; i++)
+            total += (curl_off_t)x->pieces[i].len;
+        oca_curl.easy_setopt(e, CURLOPT_POST, 1L);
+        oca_curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, total);
+        oca_curl.easy_setopt(e, CURLOPT_READFUNCTION, read_pieces_cb);
+        oca_curl.easy_setopt(e, CURLOPT_READDATA, x);
+        oca_curl.easy_setopt(e, CURLOPT_SEEKFUNCTION, seek_pieces_cb);
+        oca_curl.easy_setopt(e, CURLOPT_SEEKDATA, x);
+        if (strcmp(method, "POST") != 0)
+            oca_curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     } else {
         /* The body is borrowed: POSTFIELDS does not copy (COPYPOSTFIELDS would). */
         oca_curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);

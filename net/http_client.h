@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "base/buf.h"
 #include "config/fields.h"
 #include "net/http_server.h"    /* struct oca_http_header, enum oca_tls_version */
 
@@ -58,6 +59,11 @@ struct oca_http_request {
     size_t n_headers;
     const uint8_t *body;                /* borrowed until done has run */
     size_t body_len;
+    /* Or a body in pieces (n_pieces > 0: body and body_len are ignored), sent one after the other
+     * as one body without being joined first (curl reads them as it sends), each borrowed until
+     * done has run: a raw batch's segments go out from where they lie. The array is copied. */
+    const struct oca_slice *pieces;
+    size_t n_pieces;
     int64_t timeout_ns;                 /* the whole exchange, connect included; 0: none */
 };
 

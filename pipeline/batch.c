@@ -57,7 +57,7 @@ struct oca_batch *oca_batch_new_raw(enum oca_signal sig)
 void oca_batch_add_raw(struct oca_batch *b, const uint8_t *data, size_t len)
 {
     b->raw = oca_xrealloc(b->raw, (b->n_raw + 1) * sizeof(*b->raw));
-    b->raw[b->n_raw++] = (struct oca_batch_seg){ data, len };
+    b->raw[b->n_raw++] = (struct oca_slice){ data, len };
     b->raw_len += len;
 }
 

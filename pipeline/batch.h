@@ -14,6 +14,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "base/buf.h"
 #include "pipeline/signal.h"
 
 struct oca_arena;
@@ -57,15 +58,10 @@ struct oca_batch {
      * raw and msg == NULL is raw-only: the graph hands those only to consumers that declared they
      * take them (takes_raw in component.h) and decodes them for any other (oca_batch_decoded).
      * The bytes live in raw_block (freed with raw_free when the batch goes) or in held batches. */
-    struct oca_batch_seg *raw;
+    struct oca_slice *raw;
     size_t n_raw, raw_len;
     void *raw_block;
     void (*raw_free)(void *block);
-};
-
-struct oca_batch_seg {
-    const uint8_t *data;
-    size_t len;
 };
 
 /* The request descriptor of a signal. */

@@ -151,6 +151,12 @@ static void job_work(uv_work_t *w)
     }
     job->charged = job->body.cap;
     oca_budget_force(job->charged);
+    /* The body moves no more: the pieces become slices the clients can borrow. */
+    job->slices = oca_xmalloc((job->n_pieces ? job->n_pieces : 1) * sizeof(*job->slices));
+    for (size_t i = 0; i < job->n_pieces; i++) {
+        const struct oca_push_piece *p = &job->pieces[i];
+        job->slices[i] = (struct oca_slice){ p->data ? p->data : (const uint8_t *)job->body.data + p->off, p->len };
+    }
 }
 
 static void job_encoded(uv_work_t *w, int status)
@@ -202,51 +208,64 @@ static void body_reserve(struct oca_buf *b, size_t extra)
     oca_buf_reserve(b, extra);
 }
 
-/* The free prefix bytes of the next message. */
-static void begin_msg(struct oca_push_job *job, size_t len)
+static void add_piece(struct oca_push_job *job, const uint8_t *data, size_t off, size_t len)
 {
-    size_t prefix = job->ops->msg_prefix;
-    body_reserve(&job->body, prefix + (job->gzip ? 0 : len));
-    memset(job->body.data + job->body.len, 0, prefix);
-    job->body.len += prefix;
+    if (len == 0)
+        return;
+    if (job->n_pieces == job->cap_pieces) {
+        job->cap_pieces = job->cap_pieces ? 2 * job->cap_pieces : 4;
+        job->pieces = oca_xrealloc(job->pieces, job->cap_pieces * sizeof(*job->pieces));
+    }
+    job->pieces[job->n_pieces++] = (struct oca_push_piece){ data, off, len };
+}
+
+/* Adds the body's bytes from off to its end as a piece of the current message. */
+static void add_body_piece(struct oca_push_job *job, size_t off)
+{
+    add_piece(job, NULL, off, job->body.len - off);
 }
 
 static void end_msg(struct oca_push_job *job)
 {
-    job->body.data[job->body.len] = '\0';
     if (job->n_msgs == job->cap_msgs) {
         job->cap_msgs = job->cap_msgs ? 2 * job->cap_msgs : 4;
         job->ends = oca_xrealloc(job->ends, job->cap_msgs * sizeof(*job->ends));
     }
-    job->ends[job->n_msgs++] = job->body.len;
+    job->ends[job->n_msgs++] = job->n_pieces;
 }
 
-static void gzip_parts(struct oca_push_job *job, const struct oca_gzip_part *parts, size_t n)
+static void gzip_parts(struct oca_push_job *job, const struct oca_slice *parts, size_t n)
 {
+    size_t off = job->body.len;
     if (!oca_gzipv(parts, n, OCA_GZIP_LEVEL, &job->body))
         abort();    /* zlib could not allocate its state */
+    add_body_piece(job, off);
 }
 
 void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len)
 {
-    begin_msg(job, len);
     if (job->gzip) {
-        struct oca_gzip_part part = { msg, len };
+        struct oca_slice part = { msg, len };
         gzip_parts(job, &part, 1);
     } else {
+        size_t off = job->body.len;
+        body_reserve(&job->body, len);
         if (len)
-            memcpy(job->body.data + job->body.len, msg, len);
+            memcpy(job->body.data + off, msg, len);
         job->body.len += len;
+        job->body.data[job->body.len] = '\0';
+        add_body_piece(job, off);
     }
     end_msg(job);
 }
 
 void oca_push_job_add_buf(struct oca_push_job *job, struct oca_buf *msg)
 {
-    if (job->n_msgs == 0 && !job->gzip && job->ops->msg_prefix == 0 && msg->data) {
+    if (job->body.len == 0 && !job->gzip && msg->data) {
         oca_buf_free(&job->body);
         job->body = *msg;
         *msg = (struct oca_buf){ 0 };
+        add_body_piece(job, 0);
         end_msg(job);
         return;
     }
@@ -264,8 +283,11 @@ void oca_push_job_add_message(struct oca_push_job *job, const ProtobufCMessage *
         free(packed);
         return;
     }
-    begin_msg(job, n);
-    job->body.len += protobuf_c_message_pack(msg, (uint8_t *)job->body.data + job->body.len);
+    size_t off = job->body.len;
+    body_reserve(&job->body, n);
+    job->body.len += protobuf_c_message_pack(msg, (uint8_t *)job->body.data + off);
+    job->body.data[job->body.len] = '\0';
+    add_body_piece(job, off);
     end_msg(job);
 }
 
@@ -276,34 +298,22 @@ void oca_push_job_add_batch(struct oca_push_job *job)
         oca_push_job_add_message(job, b->msg);
         return;
     }
-    begin_msg(job, b->raw_len);
     if (job->gzip) {
-        struct oca_gzip_part *parts = oca_xcalloc(b->n_raw ? b->n_raw : 1, sizeof(*parts));
-        for (size_t i = 0; i < b->n_raw; i++)
-            parts[i] = (struct oca_gzip_part){ b->raw[i].data, b->raw[i].len };
-        gzip_parts(job, parts, b->n_raw);
-        free(parts);
+        gzip_parts(job, b->raw, b->n_raw);
     } else {
-        for (size_t i = 0; i < b->n_raw; i++) {
-            memcpy(job->body.data + job->body.len, b->raw[i].data, b->raw[i].len);
-            job->body.len += b->raw[i].len;
-        }
+        /* The segments are sent where they lie: the helper holds the batch until the attempt
+         * ends, and it is read-only meanwhile. */
+        for (size_t i = 0; i < b->n_raw; i++)
+            add_piece(job, b->raw[i].data, 0, b->raw[i].len);
     }
     end_msg(job);
 }
 
-const uint8_t *oca_push_job_msg(const struct oca_push_job *job, size_t i, size_t *len)
-{
-    size_t start = (i ? job->ends[i - 1] : 0) + job->ops->msg_prefix;
-    *len = job->ends[i] - start;
-    return (const uint8_t *)job->body.data + start;
-}
-
-uint8_t *oca_push_job_framed(struct oca_push_job *job, size_t i, size_t *len)
+const struct oca_slice *oca_push_job_pieces(const struct oca_push_job *job, size_t i, size_t *n)
 {
     size_t start = i ? job->ends[i - 1] : 0;
-    *len = job->ends[i] - start;
-    return (uint8_t *)job->body.data + start;
+    *n = job->ends[i] - start;
+    return job->slices + start;
 }
 
 void oca_push_job_finish(struct oca_push_job *job, const struct oca_send_result *res)
@@ -313,6 +323,8 @@ void oca_push_job_finish(struct oca_push_job *job, const struct oca_send_result 
     oca_send_attempt_done(job->attempt, res);
     oca_buf_free(&job->body);
     oca_budget_release(job->charged);
+    free(job->pieces);
+    free(job->slices);
     free(job->ends);
     free(job);
 }

@@ -71,13 +71,14 @@ void oca_push_exporter_shutdown(struct oca_component *self, oca_done_cb done);
  * may read the batch, which is read-only once handed on and held by the helper until the attempt
  * ends, and the exporter's config, and nothing else), then its send runs on the loop thread.
  *
- * Memory: an attempt's encoding is the one copy of its bytes on the send path. encode writes each
- * message once into the job's body (a raw batch's segments copied, or gzipped, straight from where
- * they lie), with msg_prefix free bytes before each, so a gRPC exporter hands the body's bytes to
- * oca_grpc_unary_framed and an HTTP exporter to oca_http_client_send, both borrowing them until
- * the request is done. The body is the job's: freed with it in oca_push_job_finish, so the bytes
- * live for one attempt only (a retry encodes again: see docs/design-notes.md), and charged to the
- * memory budget (base/budget.h, without refusal) from the end of encode until then. */
+ * Memory: an attempt's encoding is the one copy of its bytes on the send path, and a raw batch
+ * sent without compression has none: a message is a list of pieces, bytes encode wrote into the
+ * job's body (packed structs, JSON, gzip output) or a raw batch's segments where they lie (the
+ * batch is held until the attempt ends), and the clients send the pieces as they are
+ * (oca_grpc_unary_pieces, oca_http_request.pieces), borrowing them until the request is done.
+ * The body is the job's: freed with it in oca_push_job_finish, so the bytes live for one attempt
+ * only (a retry encodes again: see docs/design-notes.md), and charged to the memory budget
+ * (base/budget.h, without refusal) from the end of encode until then. */
 struct oca_push_job;
 
 struct oca_push_job_ops {
@@ -89,9 +90,13 @@ struct oca_push_job_ops {
     /* Loop thread, after a successful encode, with the client open. Starts the request(s) and ends
      * the attempt with oca_push_job_finish, now or later. */
     void (*send)(void *exporter, struct oca_push_job *job);
-    /* Bytes left free before each message: OCA_GRPC_PREFIX_LEN for gRPC exporters (the framed
-     * call writes its prefix there), 0 for HTTP bodies. */
-    size_t msg_prefix;
+};
+
+/* A piece of a message: len bytes at data, or at off in the job's body when data is NULL (the body
+ * may move while encode writes it). */
+struct oca_push_piece {
+    const uint8_t *data;
+    size_t off, len;
 };
 
 struct oca_push_job {
@@ -104,8 +109,11 @@ struct oca_push_job {
     int64_t timeout_ns;
     bool gzip;                          /* messages are gzipped at OCA_GZIP_LEVEL as they are added */
     struct oca_send_attempt *attempt;
-    struct oca_buf body;                /* the messages, each after ops->msg_prefix free bytes */
-    size_t *ends;                       /* end offset in body of each message */
+    struct oca_buf body;                /* the bytes encode wrote */
+    struct oca_push_piece *pieces;      /* of every message, in order */
+    size_t n_pieces, cap_pieces;
+    struct oca_slice *slices;           /* the pieces as slices, once encode is done */
+    size_t *ends;                       /* index in pieces after the last of each message */
     size_t n_msgs, cap_msgs;
     size_t charged;                     /* bytes charged to the memory budget for body */
     int err;                            /* of encode */
@@ -125,7 +133,7 @@ void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_
 void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len);
 
 /* Thread pool, inside encode: as oca_push_job_add of msg's bytes, and msg is left empty. The first
- * message of a job without gzip or prefix takes msg's memory instead of a copy (an encoder that
+ * message of a job without gzip takes msg's memory instead of a copy (an encoder that
  * writes into an oca_buf, as JSON ones do, then costs no second copy). */
 void oca_push_job_add_buf(struct oca_push_job *job, struct oca_buf *msg);
 
@@ -134,16 +142,13 @@ void oca_push_job_add_buf(struct oca_push_job *job, struct oca_buf *msg);
 void oca_push_job_add_message(struct oca_push_job *job, const ProtobufCMessage *msg);
 
 /* Thread pool, inside encode: appends the job's batch as one message, its OTLP request in
- * protobuf: a batch's raw bytes written (or gzipped) once from its segments, decoded structs
+ * protobuf: a batch's raw bytes as its segments (no copy) or gzipped from them, decoded structs
  * packed as oca_push_job_add_message does. */
 void oca_push_job_add_batch(struct oca_push_job *job);
 
-/* Message i of the job (i < job->n_msgs), read-only. */
-const uint8_t *oca_push_job_msg(const struct oca_push_job *job, size_t i, size_t *len);
-
-/* Message i with its ops->msg_prefix free bytes before it (*len counts them), writable, for
- * oca_grpc_unary_framed. The job owns the bytes; they stay valid until oca_push_job_finish. */
-uint8_t *oca_push_job_framed(struct oca_push_job *job, size_t i, size_t *len);
+/* Message i of the job (i < job->n_msgs, after encode), the concatenation of the *n slices
+ * returned (none for an empty message), read-only and valid until oca_push_job_finish. */
+const struct oca_slice *oca_push_job_pieces(const struct oca_push_job *job, size_t i, size_t *n);
 
 /* Ends the attempt with res (which need only live for the call) and frees the job, its body and
  * the body's budget charge. A request still borrowing the body must be done by then (call finish

@@ -168,12 +168,11 @@ static void send_calls(void *exporter, struct oca_push_job *job)
      * every call has been started. */
     at->pending = 1;
     for (size_t i = 0; i < job->n_msgs; i++) {
-        size_t len;
-        uint8_t *framed = oca_push_job_framed(job, i, &len);
+        size_t n;
+        const struct oca_slice *msg = oca_push_job_pieces(job, i, &n);
         at->pending++;
-        int err = oca_grpc_unary_framed(jx->base.client, jx->base_url, POST_SPANS_PATH, jx->base.headers,
-                                        jx->base.n_headers, framed, len, job->gzip, job->timeout_ns,
-                                        on_post_spans, at);
+        int err = oca_grpc_unary_pieces(jx->base.client, jx->base_url, POST_SPANS_PATH, jx->base.headers,
+                                        jx->base.n_headers, msg, n, job->gzip, job->timeout_ns, on_post_spans, at);
         if (err != OCA_OK) {
             at->pending--;
             merge_result(at, err, 0, "the gRPC client is closing");
@@ -184,7 +183,7 @@ static void send_calls(void *exporter, struct oca_push_job *job)
 }
 
 static const struct oca_push_job_ops jaeger_job_ops = {
-    .encode = encode, .send = send_calls, .msg_prefix = OCA_GRPC_PREFIX_LEN,
+    .encode = encode, .send = send_calls,
 };
 
 static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,

@@ -106,10 +106,10 @@ static int encode(void *exporter, struct oca_push_job *job, char *why, size_t wh
 static void send_call(void *exporter, struct oca_push_job *job)
 {
     struct otlp_grpc *x = exporter;
-    size_t len;
-    uint8_t *framed = oca_push_job_framed(job, 0, &len);
-    int err = oca_grpc_unary_framed(x->base.client, x->url, export_paths[job->sig], x->base.headers,
-                                    x->base.n_headers, framed, len, job->gzip, job->timeout_ns, on_reply, job);
+    size_t n;
+    const struct oca_slice *msg = oca_push_job_pieces(job, 0, &n);
+    int err = oca_grpc_unary_pieces(x->base.client, x->url, export_paths[job->sig], x->base.headers,
+                                    x->base.n_headers, msg, n, job->gzip, job->timeout_ns, on_reply, job);
     if (err != OCA_OK) {
         struct oca_send_result r = { .err = err, .message = oca_err_message(err) };
         oca_push_job_finish(job, &r);
@@ -117,7 +117,7 @@ static void send_call(void *exporter, struct oca_push_job *job)
 }
 
 static const struct oca_push_job_ops otlp_grpc_job_ops = {
-    .encode = encode, .send = send_call, .msg_prefix = OCA_GRPC_PREFIX_LEN,
+    .encode = encode, .send = send_call,
 };
 
 static void otlp_grpc_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,

@@ -176,7 +176,7 @@ static void send_body(void *exporter, struct oca_push_job *job)
         .n_headers = x->base.n_headers,
         .timeout_ns = job->timeout_ns,
     };
-    req.body = oca_push_job_msg(job, 0, &req.body_len);
+    req.pieces = oca_push_job_pieces(job, 0, &req.n_pieces);
     int err = oca_http_client_send(x->base.client, &req, on_response, job);
     if (err != OCA_OK) {
         struct oca_send_result r = { .err = err, .message = oca_err_message(err) };

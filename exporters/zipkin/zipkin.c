@@ -150,7 +150,7 @@ static void send_body(void *exporter, struct oca_push_job *job)
         .n_headers = zx->base.n_headers,
         .timeout_ns = job->timeout_ns,
     };
-    req.body = oca_push_job_msg(job, 0, &req.body_len);
+    req.pieces = oca_push_job_pieces(job, 0, &req.n_pieces);
     struct oca_send_result r = { .err = oca_http_client_send(zx->base.client, &req, on_response, job) };
     if (r.err != OCA_OK)
         oca_push_job_finish(job, &r);

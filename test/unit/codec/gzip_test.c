@@ -80,7 +80,7 @@ static void test_parts(void **state)
 {
     (void)state;
     static const char want[] = "first piece, second piece, third";
-    const struct oca_gzip_part parts[] = {
+    const struct oca_slice parts[] = {
         { NULL, 0 }, { (const uint8_t *)"first piece, ", 13 }, { NULL, 0 },
         { (const uint8_t *)"second piece, ", 14 }, { (const uint8_t *)"third", 5 }, { NULL, 0 },
     };

@@ -327,11 +327,11 @@ static void test_gzipped_request(void **state)
     env_stop(&e);
 }
 
-/* oca_grpc_unary_framed sends the caller's buffer as it is, after writing the prefix into its first
- * five bytes: the server reads the message, plain or gzipped (then with grpc-encoding: gzip); the
- * caller frees the buffer once done has run. A call the closing client refuses leaves it to the
+/* oca_grpc_unary_pieces sends the caller's pieces as one message without joining them first: the
+ * server reads the message, plain or gzipped (then with grpc-encoding: gzip), whatever the pieces'
+ * sizes (an empty one, one byte, the rest). A call the closing client refuses leaves them to the
  * caller at once. */
-static void test_framed_request(void **state)
+static void test_pieces_request(void **state)
 {
     (void)state;
     struct env e;
@@ -340,32 +340,34 @@ static void test_framed_request(void **state)
     struct oca_buf big = { 0 };
     make_big(&big);
     for (int gz = 0; gz < 2; gz++) {
-        struct oca_buf framed = { 0 };
-        oca_buf_append(&framed, "#####", OCA_GRPC_PREFIX_LEN);     /* what was there does not matter */
+        struct oca_buf msg = { 0 };
         if (gz)
-            assert_true(oca_gzip((const uint8_t *)big.data, big.len, 1, &framed));
+            assert_true(oca_gzip((const uint8_t *)big.data, big.len, 1, &msg));
         else
-            oca_buf_append(&framed, big.data, big.len);
+            oca_buf_append(&msg, big.data, big.len);
+        const uint8_t *m = (const uint8_t *)msg.data;
+        struct oca_slice pieces[] = { { m, 0 }, { m, 1 }, { m + 1, msg.len / 3 }, { m + 1 + msg.len / 3, 0 },
+                                      { m + 1 + msg.len / 3, msg.len - 1 - msg.len / 3 } };
         g.calls = 0;
-        assert_int_equal(oca_grpc_unary_framed(e.c, e.base, SVC "Echo", NULL, 0, (uint8_t *)framed.data, framed.len,
-                                               gz, 0, on_result, &g),
+        assert_int_equal(oca_grpc_unary_pieces(e.c, e.base, SVC "Echo", NULL, 0, pieces, 5, gz, 0, on_result, &g),
                          OCA_OK);
-        const uint8_t *p = (const uint8_t *)framed.data;
-        size_t n = framed.len - OCA_GRPC_PREFIX_LEN;
-        assert_int_equal(p[0], gz);
-        assert_int_equal(((size_t)p[1] << 24) | ((size_t)p[2] << 16) | ((size_t)p[3] << 8) | p[4], n);
         assert_true(oca_test_run_until(&e.t.loop, got_called, &g, 10000));
         assert_int_equal(g.calls, 1);
         assert_int_equal(g.res.grpc_status, OCA_GRPC_OK);
         assert_string_equal(seen.encoding, gz ? "gzip" : "");
         assert_int_equal(seen.last.len, big.len);
         assert_memory_equal(seen.last.data, big.data, big.len);
-        oca_buf_free(&framed);
+        oca_buf_free(&msg);
     }
-    uint8_t empty[OCA_GRPC_PREFIX_LEN];
+    /* No pieces: an empty message. */
+    g.calls = 0;
+    assert_int_equal(oca_grpc_unary_pieces(e.c, e.base, SVC "Echo", NULL, 0, NULL, 0, false, 0, on_result, &g),
+                     OCA_OK);
+    assert_true(oca_test_run_until(&e.t.loop, got_called, &g, 10000));
+    assert_int_equal(g.res.grpc_status, OCA_GRPC_OK);
+    assert_int_equal(seen.last.len, 0);
     oca_http_client_close(e.c, nt_set_flag, &e.closed);
-    assert_int_equal(oca_grpc_unary_framed(e.c, e.base, SVC "Echo", NULL, 0, empty, sizeof(empty), false, 0,
-                                           on_result, &g),
+    assert_int_equal(oca_grpc_unary_pieces(e.c, e.base, SVC "Echo", NULL, 0, NULL, 0, false, 0, on_result, &g),
                      OCA_ERR_SHUTTING_DOWN);
     assert_true(oca_test_run_until(&e.t.loop, nt_flag_set, &e.closed, NT_WAIT_MS));
     e.c = NULL;
@@ -636,7 +638,7 @@ int main(void)
         cmocka_unit_test(test_ok_with_message),
         cmocka_unit_test(test_gzip_request),
         cmocka_unit_test(test_gzipped_request),
-        cmocka_unit_test(test_framed_request),
+        cmocka_unit_test(test_pieces_request),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_error_in_trailers),
         cmocka_unit_test(test_trailers_only),

@@ -191,6 +191,20 @@ static void round_trip(enum oca_http_version v)
     snprintf(host, sizeof(host), "127.0.0.1:%u", oca_http_server_port(e.t.srv));
     assert_string_equal(e.t.last_host, host);
 
+    /* The same body in pieces, an empty one among them: sent as one body, with its length. */
+    struct oca_slice pieces[] = { { body, 1000 }, { body + 1000, 0 }, { body + 1000, 1 }, { body + 1001, n - 1001 } };
+    char url[128];
+    snprintf(url, sizeof(url), "%s/v1/traces", e.base);
+    struct oca_http_request preq = { .method = "POST", .url = url, .version = v, .headers = h, .n_headers = 1,
+                                     .pieces = pieces, .n_pieces = 4 };
+    r.calls = 0;
+    assert_int_equal(oca_http_client_send(e.c, &preq, on_done, &r), OCA_OK);
+    assert_true(oca_test_run_until(&e.t.loop, called, &r, 10000));
+    assert_int_equal(r.err, OCA_OK);
+    assert_string_equal(r.body.data, "POST /v1/traces 61440 bytes");
+    assert_int_equal(e.t.last_body.len, n);
+    assert_memory_equal(e.t.last_body.data, body, n);
+
     /* Request headers as given, an empty one, no content type invented by curl. */
     static const struct oca_http_header h2[] = { { "X-Req", 5, "hello world", 11 }, { "X-Empty", 7, "", 0 } };
     assert_int_equal(request(&e, &r, v, "/headers", h2, 2, "x", 1, 0), OCA_OK);

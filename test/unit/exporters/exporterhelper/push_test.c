@@ -54,7 +54,10 @@ struct fake_push {
     struct oca_push_exporter base;
     const struct fake_cfg *cfg;
     int sends;
-    struct oca_buf framed;          /* the last message, prefix included */
+    struct oca_buf sent;            /* the last message, its pieces joined */
+    const struct oca_slice *pieces; /* and its pieces (valid only while the job was held) */
+    size_t n_pieces;
+    const uint8_t *first;           /* where its first piece lay */
     size_t charged, used;           /* the job's charge and the budget's use while it was held */
 };
 
@@ -72,23 +75,20 @@ static void fake_job_send(void *exporter, struct oca_push_job *job)
     struct fake_push *x = exporter;
     x->sends++;
     assert_int_equal(job->n_msgs, 1);
-    size_t len;
-    uint8_t *framed = oca_push_job_framed(job, 0, &len);
-    size_t msg_len;
-    const uint8_t *msg = oca_push_job_msg(job, 0, &msg_len);
-    assert_ptr_equal(msg, framed + OCA_GRPC_PREFIX_LEN);
-    assert_int_equal(msg_len + OCA_GRPC_PREFIX_LEN, len);
-    oca_buf_reset(&x->framed);
-    oca_buf_append(&x->framed, framed, len);
+    size_t n;
+    const struct oca_slice *msg = oca_push_job_pieces(job, 0, &n);
+    oca_buf_reset(&x->sent);
+    for (size_t i = 0; i < n; i++)
+        oca_buf_append(&x->sent, msg[i].data, msg[i].len);
+    x->n_pieces = n;
+    x->first = n ? msg[0].data : NULL;
     x->charged = job->charged;
     x->used = oca_budget_used();
     struct oca_send_result ok = { .err = OCA_OK };
     oca_push_job_finish(job, &ok);
 }
 
-static const struct oca_push_job_ops fake_job_ops = {
-    .encode = fake_encode, .send = fake_job_send, .msg_prefix = OCA_GRPC_PREFIX_LEN,
-};
+static const struct oca_push_job_ops fake_job_ops = { .encode = fake_encode, .send = fake_job_send };
 
 static void fake_send(void *exporter, enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
                       struct oca_send_attempt *attempt)
@@ -115,7 +115,7 @@ static void fake_destroy(struct oca_component *self)
 {
     struct fake_push *x = self->state;
     oca_push_exporter_free(&x->base);
-    oca_buf_free(&x->framed);
+    oca_buf_free(&x->sent);
     free(x);
     self->state = NULL;
 }
@@ -150,11 +150,11 @@ static ProtobufCMessage *span(struct oca_arena *a, size_t k, const void *arg)
     return &sp->base;
 }
 
-/* The message inside a framed copy: as it is, or inflated. */
-static void unframe(const struct oca_buf *framed, bool gzip, struct oca_buf *out)
+/* The message sent: as it is, or inflated. */
+static void unzip(const struct oca_buf *sent, bool gzip, struct oca_buf *out)
 {
-    const uint8_t *m = (const uint8_t *)framed->data + OCA_GRPC_PREFIX_LEN;
-    size_t n = framed->len - OCA_GRPC_PREFIX_LEN;
+    const uint8_t *m = (const uint8_t *)sent->data;
+    size_t n = sent->len;
     oca_buf_reset(out);
     if (!gzip) {
         oca_buf_append(out, m, n);
@@ -173,10 +173,10 @@ static void unframe(const struct oca_buf *framed, bool gzip, struct oca_buf *out
     inflateEnd(&zs);
 }
 
-/* A raw batch made of three requests (segments) goes out as their concatenation, written once
- * after the prefix, or gzipped from the segments; a decoded batch as its packing. While the job
- * holds the encoding, its bytes are charged to the budget; when the attempt ends they are given
- * back. */
+/* A raw batch made of three requests (segments) goes out as their concatenation: without gzip
+ * the segments themselves are the message's pieces (no copy, nothing charged), with gzip one
+ * stream compressed from them; a decoded batch as its packing. While the job holds an encoding,
+ * its bytes are charged to the budget; when the attempt ends they are given back. */
 static void test_job_encodes_once_and_charges(void **state)
 {
     (void)state;
@@ -202,17 +202,24 @@ static void test_job_encodes_once_and_charges(void **state)
         raw->items = 150 + 3;
         assert_int_equal(oca_test_consume(&h, raw), OCA_OK);
         assert_true(oca_test_run_until(&h.loop, sent_one, x, 10000));
-        unframe(&x->framed, gz, &got);
+        unzip(&x->sent, gz, &got);
         assert_int_equal(got.len, want.len);
         assert_memory_equal(got.data, want.data, want.len);
-        assert_true(x->charged >= x->framed.len);
-        assert_true(x->charged <= x->framed.len + x->framed.len / 8 + 4096 + 1);
-        assert_true(x->used >= before + x->charged);
+        if (gz) {
+            assert_int_equal(x->n_pieces, 1);
+            assert_true(x->charged >= x->sent.len);
+            assert_true(x->charged <= x->sent.len + x->sent.len / 8 + 4096 + 1);
+            assert_true(x->used >= before + x->charged);
+        } else {
+            assert_int_equal(x->n_pieces, 3);
+            assert_ptr_equal(x->first, packed[0]);
+            assert_int_equal(x->charged, 0);
+        }
 
         x->sends = 0;
         assert_int_equal(oca_test_consume(&h, oca_batch_ref(parts[1])), OCA_OK);
         assert_true(oca_test_run_until(&h.loop, sent_one, x, 10000));
-        unframe(&x->framed, gz, &got);
+        unzip(&x->sent, gz, &got);
         assert_int_equal(got.len, lens[1]);
         assert_memory_equal(got.data, packed[1], lens[1]);
 
@@ -227,11 +234,31 @@ static void test_job_encodes_once_and_charges(void **state)
     oca_buf_free(&got);
 }
 
-/* An encoder's own buffer becomes the body when nothing is to be added to it (no gzip, no prefix). */
+/* The pieces of a job's messages once encode is done (job_work's last step, for a job built by
+ * hand). */
+static void slices_of(struct oca_push_job *job)
+{
+    job->slices = calloc(job->n_pieces + 1, sizeof(*job->slices));
+    for (size_t i = 0; i < job->n_pieces; i++)
+        job->slices[i] = (struct oca_slice){ job->pieces[i].data ? job->pieces[i].data
+                                                                 : (const uint8_t *)job->body.data + job->pieces[i].off,
+                                             job->pieces[i].len };
+}
+
+static void free_job(struct oca_push_job *job)
+{
+    oca_buf_free(&job->body);
+    free(job->pieces);
+    free(job->slices);
+    free(job->ends);
+}
+
+/* An encoder's own buffer becomes the body when it is the first message and not gzipped; after
+ * it, messages are copied into the body, each its own piece. */
 static void test_add_buf_adopts(void **state)
 {
     (void)state;
-    static const struct oca_push_job_ops plain = { 0 }, framed = { .msg_prefix = OCA_GRPC_PREFIX_LEN };
+    static const struct oca_push_job_ops plain = { 0 };
     struct oca_push_job job = { .ops = &plain };
     struct oca_buf m = { 0 };
     oca_buf_puts(&m, "{\"spans\":[]}");
@@ -239,27 +266,29 @@ static void test_add_buf_adopts(void **state)
     oca_push_job_add_buf(&job, &m);
     assert_null(m.data);
     assert_ptr_equal(job.body.data, mine);
-    size_t len;
-    assert_memory_equal(oca_push_job_msg(&job, 0, &len), "{\"spans\":[]}", 12);
-    assert_int_equal(len, 12);
-    oca_buf_free(&job.body);
-    free(job.ends);
-
-    /* With a prefix, the bytes are copied after it. */
-    job = (struct oca_push_job){ .ops = &framed };
     oca_buf_puts(&m, "abc");
     oca_push_job_add_buf(&job, &m);
-    oca_push_job_add(&job, (const uint8_t *)"de", 2);
     assert_null(m.data);
-    assert_int_equal(job.n_msgs, 2);
-    assert_memory_equal(oca_push_job_msg(&job, 0, &len), "abc", 3);
-    assert_int_equal(len, 3);
-    assert_memory_equal(oca_push_job_msg(&job, 1, &len), "de", 2);
-    assert_int_equal(len, 2);
-    assert_int_equal(oca_push_job_framed(&job, 1, &len) - (uint8_t *)job.body.data, 8);
-    assert_int_equal(len, 7);
-    oca_buf_free(&job.body);
-    free(job.ends);
+    oca_push_job_add(&job, (const uint8_t *)"de", 2);
+    oca_push_job_add(&job, (const uint8_t *)"", 0);
+    slices_of(&job);
+    assert_int_equal(job.n_msgs, 4);
+    size_t n;
+    const struct oca_slice *p = oca_push_job_pieces(&job, 0, &n);
+    assert_int_equal(n, 1);
+    assert_ptr_equal(p[0].data, job.body.data);
+    assert_int_equal(p[0].len, 12);
+    p = oca_push_job_pieces(&job, 1, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(p[0].len, 3);
+    assert_memory_equal(p[0].data, "abc", 3);
+    p = oca_push_job_pieces(&job, 2, &n);
+    assert_int_equal(n, 1);
+    assert_memory_equal(p[0].data, "de", 2);
+    assert_int_equal(p[0].len, 2);
+    oca_push_job_pieces(&job, 3, &n);
+    assert_int_equal(n, 0);     /* an empty message has no pieces */
+    free_job(&job);
 }
 
 int main(void)
