@@ -158,6 +158,9 @@ uint64_t oca_otlp_count_items(enum oca_signal sig, enum oca_encoding enc, const 
  * (protobuf-c's unpack and the trace and span id lengths; walk.c), and counts its items into
  * *items. OCA_OK, or OCA_ERR_DECODE with why (when why_size > 0) saying what is wrong. Any thread. */
 int oca_otlp_walk(enum oca_signal sig, const uint8_t *data, size_t len, uint64_t *items, char *why, size_t why_size);
+/* For tests: the bytes all walks so far have handed protobuf-c to check singular message fields
+ * given twice. A walk adds at most its request's length (walk.c, walk_message). */
+size_t oca_otlp_walk_merge_bytes(void);
 
 /* A request body on its way in: bytes as they arrive, decompressed incrementally with zlib into a
  * buffer charged to the memory budget as it grows. Nothing beyond max bytes (received or
