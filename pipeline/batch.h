@@ -96,7 +96,8 @@ void oca_batch_unref(struct oca_batch *b);
  * memory is charged to the budget (without refusal: the data was accepted already). */
 struct oca_batch *oca_batch_clone(const struct oca_batch *b);
 
-/* Makes dst keep a reference to src, because dst's message points into src's memory. */
+/* Makes dst keep a reference to src, because dst's message points into src's memory. Holding the
+ * batch held last again takes no second reference. */
 void oca_batch_hold(struct oca_batch *dst, struct oca_batch *src);
 
 /* One level of an OTLP request, seen without its struct types. Every request has the same shape:

@@ -139,7 +139,7 @@ static void test_hold_keeps_source_alive(void **state)
     dst->traces->resource_spans[0] = src->traces->resource_spans[1];
     dst->traces->n_resource_spans = 1;
     oca_batch_hold(dst, src);
-    oca_batch_hold(dst, src);            /* holding twice keeps one reference */
+    oca_batch_hold(dst, src);            /* holding it again keeps one reference */
     assert_int_equal(src->refs, 2);
     oca_batch_unref(src);                /* the producer lets go; dst still points into it */
     assert_string_equal(dst->traces->resource_spans[0]->scope_spans[0]->spans[0]->name, "d");
