@@ -8,6 +8,7 @@
 # the CPU it needs to forward). Three runs: the defaults (gzip, batches of 8192 spans), without
 # compression, and without compression in batches of 1024 spans. Prints one table row per run, in
 # run.sh's columns, and a line per run on stderr with what A refused.
+# BENCH_BUDGET=SIZE: agent A's service.memory_budget (default: the agent's own default).
 # BENCH_SMOKE=1: a short fixed-count run that checks the counts add up (h2load's succeeded x 100 =
 # A accepted + A refused, as h2load does not read grpc-status; A accepted = A's exporter sent = B
 # accepted), not the speed.
@@ -51,6 +52,7 @@ exporters:
     tls:
       insecure: true
 service:
+  ${BENCH_BUDGET:+memory_budget: $BENCH_BUDGET}
   telemetry:
     logs: {level: warn}
     metrics: {address: 127.0.0.1:$A_METRICS}
