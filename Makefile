@@ -4,7 +4,7 @@
 
 CC      ?= cc
 SAN     ?= 0
-PKGS    := libuv libprotobuf-c yaml-0.1 json-c zlib libnghttp2 openssl
+PKGS    := libuv libprotobuf-c yaml-0.1 json-c zlib libzstd libnghttp2 openssl
 # libcurl's headers only: net/curl_lazy.c loads the library when the first outbound client is made.
 PKGS_CFLAGS_ONLY := libcurl
 BUILD   := build$(if $(filter 1,$(SAN)),/san,)

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # checks the text of the agent's own /metrics), libcurl (the exporters' outbound HTTP/1.1 and HTTP/2
 # client, driven by the libuv loop through its multi-socket interface).
 PACKAGES="build-essential pkg-config libuv1-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
-libyaml-dev libssl-dev zlib1g-dev libjson-c-dev libcmocka-dev clang libclang-rt-dev nodejs npm openssl
+libyaml-dev libssl-dev zlib1g-dev libzstd-dev libjson-c-dev libcmocka-dev clang libclang-rt-dev nodejs npm openssl
 curl nghttp2-client libhttp-parser-dev prometheus libcurl4-openssl-dev"
 
 missing=""
