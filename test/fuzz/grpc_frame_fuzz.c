@@ -1,6 +1,6 @@
-/* libFuzzer harness for net/grpc.c's message deframer: the input's first byte picks the encoding,
- * the message limit and how the rest is cut into chunks; the rest is fed as a request body and every
- * message is drained, as a call would. The deframer must never crash, read out of bounds, return a
+/* libFuzzer harness for net/grpc.c's message deframer: the input's first byte picks the encoding
+ * (bit 0: compressed, gzip or with bit 3 zstd), the message limit and how the rest is cut into
+ * chunks; the rest is fed as a request body and every message is drained, as a call would. The deframer must never crash, read out of bounds, return a
  * message over the limit, or hold more than one message plus one chunk. The grpc-timeout parser
  * and the grpc-message encoder get the input too. */
 #include <stdbool.h>
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t ctl = data[0];
     data++;
     size--;
-    enum oca_grpc_encoding enc = (ctl & 1) ? OCA_GRPC_ENC_GZIP : OCA_GRPC_ENC_IDENTITY;
+    enum oca_grpc_encoding enc = !(ctl & 1) ? OCA_GRPC_ENC_IDENTITY : (ctl & 8) ? OCA_GRPC_ENC_ZSTD : OCA_GRPC_ENC_GZIP;
     static const uint64_t limits[] = { 16, 1024, 65536, 4u * 1024 * 1024 };
     uint64_t max = limits[(ctl >> 1) & 3];
     struct oca_grpc_deframer d;

@@ -15,6 +15,7 @@ import {
   H2_PREFACE, RawConn, decodeStatus, establishedConnections, freePorts, h2Frame, h2Frames, h2Request, httpRequest, pbLen, waitListening,
 } from './lib/net.mjs';
 import { Tee, traceExporter } from './lib/sdk.mjs';
+import { zstdFrame, zstdRun } from './lib/zstd.mjs';
 
 const DEADLINE = 30000;
 const BODY_LIMIT = 256 * 1024;
@@ -133,6 +134,21 @@ function gzipBomb() {
   return bombCache;
 }
 
+// 64 MiB of zeros in about 2 KiB of zstd, declaring an 8 MiB window (what Go's encoder declares).
+const zstdBomb = () => zstdRun(0, 64 << 20, { windowLog: 23 });
+
+// A gRPC message frame: the compressed flag and the length prefix, then the bytes.
+const grpcFrame = (compressed, bytes) => {
+  const prefix = Buffer.alloc(5);
+  prefix[0] = compressed ? 1 : 0;
+  prefix.writeUInt32BE(bytes.length, 1);
+  return Buffer.concat([prefix, bytes]);
+};
+const grpcHeaders = (encoding) => ({
+  ':method': 'POST', ':path': TRACE_EXPORT, 'content-type': 'application/grpc', 'grpc-encoding': encoding, te: 'trailers',
+});
+const grpcStatusOf = (r) => r.trailers?.['grpc-status'] ?? r.headers?.['grpc-status'];
+
 // Waits until the agent closes a raw connection; returns how long that took from `since`.
 async function closedWithin(conn, since, what) {
   await waitFor(what, () => conn.closed, DEADLINE);
@@ -229,6 +245,46 @@ describe('bad input, each answered while a good client keeps being served', () =
       const res = await post(ctx, '/v1/traces', 'application/x-protobuf', gz, { 'content-encoding': 'gzip' });
       assert.equal(res.status, 400, JSON.stringify(res.error ?? res.status));
     }],
+    ['zstd body, two frames (the control for the zstd cases below): 200 and the span arrives', async () => {
+      const name = `zstd-ok-${crypto.randomUUID()}`;
+      const req = traceRequestProto(name);
+      const half = req.length >> 1;
+      const body = Buffer.concat([zstdFrame(req.subarray(0, half)), zstdFrame(req.subarray(half), { windowLog: 23 })]);
+      const res = await post(ctx, '/v1/traces', 'application/x-protobuf', body, { 'content-encoding': 'zstd' });
+      assert.equal(res.status, 200, JSON.stringify(res.error ?? res.status));
+      await waitFor('the zstd span', () => flatten(readJsonLines(ctx.out)).some((x) => x.item.name === name), DEADLINE);
+    }],
+    ['zstd bomb: 413 and RSS stays bounded', async (t) => {
+      const bomb = zstdBomb();
+      assert.ok(bomb.length < 4096, `the compressed bomb is ${bomb.length} bytes`);
+      const before = ctx.agent.rssKiB();
+      for (let i = 0; i < 3; i++) {
+        const res = await post(ctx, '/v1/traces', 'application/x-protobuf', bomb, { 'content-encoding': 'zstd' });
+        assert.equal(res.status, 413, JSON.stringify(res.error ?? res.status));
+        assert.match(statusOf(res, false).message, /max_request_body_size/);
+      }
+      const grown = ctx.agent.rssKiB() - before;
+      t.diagnostic(`RSS ${before} KiB before three 64 MiB zstd bombs, +${grown} KiB after`);
+      assert.ok(grown < 32 * 1024, `RSS grew by ${grown} KiB for three 64 MiB zstd bombs`);
+    }],
+    // libzstd alone would take it (its default limit is 128 MiB) and allocate the window.
+    ['a small zstd frame declaring a 64 MiB window: 413, not allocated', async (t) => {
+      const before = ctx.agent.rssKiB();
+      const res = await post(ctx, '/v1/traces', 'application/x-protobuf', zstdFrame(traceRequestProto('wide'), { windowLog: 26 }), { 'content-encoding': 'zstd' });
+      assert.equal(res.status, 413, JSON.stringify(res.error ?? res.status));
+      assert.match(statusOf(res, false).message, /window/);
+      const grown = ctx.agent.rssKiB() - before;
+      t.diagnostic(`RSS +${grown} KiB`);
+      assert.ok(grown < 8 * 1024, `RSS grew by ${grown} KiB`);
+    }],
+    ['truncated and corrupt zstd bodies: 400 naming zstd', async () => {
+      const z = zstdFrame(traceRequestProto('truncated-zstd'));
+      for (const body of [z.subarray(0, z.length - 2), Buffer.concat([z, Buffer.from('trailing bytes')]), zlib.gzipSync(traceRequestProto('gz'))]) {
+        const res = await post(ctx, '/v1/traces', 'application/x-protobuf', body, { 'content-encoding': 'zstd' });
+        assert.equal(res.status, 400, JSON.stringify(res.error ?? res.status));
+        assert.match(statusOf(res, false).message, /zstd/);
+      }
+    }],
     ['bytes that are not HTTP: closed or 400', async () => {
       const c = new RawConn(ctx.ports.http);
       await c.connected;
@@ -291,20 +347,30 @@ describe('bad input, each answered while a good client keeps being served', () =
       assert.equal(r.code, grpc.status.INVALID_ARGUMENT, JSON.stringify(r));
     }],
     ['gRPC gzip bomb: RESOURCE_EXHAUSTED', async (t) => {
-      const bomb = gzipBomb();
-      const prefix = Buffer.alloc(5);
-      prefix[0] = 1;
-      prefix.writeUInt32BE(bomb.length, 1);
       const before = ctx.agent.rssKiB();
-      const r = await h2Request({
-        port: ctx.ports.grpc, body: Buffer.concat([prefix, bomb]),
-        headers: { ':method': 'POST', ':path': TRACE_EXPORT, 'content-type': 'application/grpc', 'grpc-encoding': 'gzip', te: 'trailers' },
-      });
+      const r = await h2Request({ port: ctx.ports.grpc, body: grpcFrame(true, gzipBomb()), headers: grpcHeaders('gzip') });
       assert.equal(r.status, 200, JSON.stringify(r.error ?? r.status));
-      assert.equal(r.trailers['grpc-status'] ?? r.headers['grpc-status'], String(grpc.status.RESOURCE_EXHAUSTED));
+      assert.equal(grpcStatusOf(r), String(grpc.status.RESOURCE_EXHAUSTED));
       const grown = ctx.agent.rssKiB() - before;
       t.diagnostic(`RSS +${grown} KiB for a 64 MiB gRPC bomb`);
       assert.ok(grown < 32 * 1024, `RSS grew by ${grown} KiB for a 64 MiB gRPC bomb`);
+    }],
+    ['gRPC zstd: a message is served; a bomb is RESOURCE_EXHAUSTED; corrupt data INTERNAL', async (t) => {
+      const name = `zstd-grpc-${crypto.randomUUID()}`;
+      let r = await h2Request({ port: ctx.ports.grpc, body: grpcFrame(true, zstdFrame(traceRequestProto(name))), headers: grpcHeaders('zstd') });
+      assert.equal(grpcStatusOf(r), '0', JSON.stringify(r.error ?? r.trailers));
+      await waitFor('the gRPC zstd span', () => flatten(readJsonLines(ctx.out)).some((x) => x.item.name === name), DEADLINE);
+      const before = ctx.agent.rssKiB();
+      for (let i = 0; i < 3; i++) {
+        r = await h2Request({ port: ctx.ports.grpc, body: grpcFrame(true, zstdBomb()), headers: grpcHeaders('zstd') });
+        assert.equal(grpcStatusOf(r), String(grpc.status.RESOURCE_EXHAUSTED), JSON.stringify(r.error ?? r.trailers));
+      }
+      const grown = ctx.agent.rssKiB() - before;
+      t.diagnostic(`RSS +${grown} KiB for three 64 MiB gRPC zstd bombs`);
+      assert.ok(grown < 32 * 1024, `RSS grew by ${grown} KiB for three 64 MiB gRPC zstd bombs`);
+      const z = zstdFrame(traceRequestProto('truncated-grpc-zstd'));
+      r = await h2Request({ port: ctx.ports.grpc, body: grpcFrame(true, z.subarray(0, z.length - 2)), headers: grpcHeaders('zstd') });
+      assert.equal(grpcStatusOf(r), String(grpc.status.INTERNAL), JSON.stringify(r.error ?? r.trailers));
     }],
     ['gRPC over HTTP/2 with a non-gRPC content-type on the Export path: not served as gRPC', async () => {
       const r = await h2Request({

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "base/arena.h"
 #include "base/errors.h"
@@ -267,6 +268,31 @@ uint8_t *oca_test_pack(const ProtobufCMessage *m, size_t *len)
     uint8_t *p = malloc(*len + 1);
     assert_int_equal(protobuf_c_message_pack(m, p), *len);
     return p;
+}
+
+uint8_t *oca_test_zstd(const void *data, size_t len, int window_log, size_t *zlen)
+{
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    assert_non_null(c);
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)));
+    if (window_log)
+        assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_log)));
+    size_t cap = ZSTD_compressBound(len) + 64;
+    uint8_t *out = malloc(cap);
+    ZSTD_outBuffer o = { out, cap, 0 };
+    ZSTD_inBuffer in = { data, len, 0 };
+    /* A first step that only continues leaves the size unknown, so the window stays as set. */
+    if (window_log)
+        while (in.pos < in.size)
+            assert_false(ZSTD_isError(ZSTD_compressStream2(c, &o, &in, ZSTD_e_continue)));
+    size_t left;
+    do {
+        left = ZSTD_compressStream2(c, &o, &in, ZSTD_e_end);
+        assert_false(ZSTD_isError(left));
+    } while (left != 0);
+    ZSTD_freeCCtx(c);
+    *zlen = o.pos;
+    return out;
 }
 
 void oca_test_assert_same_packing(const ProtobufCMessage *a, const ProtobufCMessage *b)

@@ -127,6 +127,12 @@ Opentelemetry__Proto__Common__V1__KeyValue *oca_test_string_attr(struct oca_aren
 /* The protobuf encoding of m (malloc'd); *len gets its size. */
 uint8_t *oca_test_pack(const ProtobufCMessage *m, size_t *len);
 
+/* zstd of len bytes of data with a checksum (as Go's encoder writes it), malloc'd; *zlen gets its
+ * size. window_log 0: one frame that declares its size (libzstd's one-shot compression); otherwise
+ * a streamed frame declaring that window and no size, as a streaming encoder writes it (Go's, for
+ * any body over one block). */
+uint8_t *oca_test_zstd(const void *data, size_t len, int window_log, size_t *zlen);
+
 /* Fails unless a and b have the same protobuf encoding. */
 void oca_test_assert_same_packing(const ProtobufCMessage *a, const ProtobufCMessage *b);
 

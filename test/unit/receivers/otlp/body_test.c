@@ -114,6 +114,24 @@ static void test_identity_with_and_without_length(void **state)
     free(src);
 }
 
+/* z (compressed as coding) fed 1, 64, 4096 and 65536 bytes at a time decompresses to the n bytes of
+ * src, charged; at the end only the buffer's charge is held (the decompressor's went with it). */
+static void expect_any_chunking(enum oca_otlp_coding coding, const uint8_t *z, size_t zlen, const uint8_t *src,
+                                size_t n)
+{
+    for (size_t step = 1; step <= 65536; step *= 64) {
+        struct oca_otlp_body b;
+        oca_otlp_body_init(&b, coding, 1 << 20);
+        assert_int_equal(feed_all(&b, z, zlen, step), OCA_OK);
+        assert_int_equal(b.len, n);
+        assert_memory_equal(b.data, src, n);
+        assert_true(b.charged >= n);
+        assert_null(b.zs);
+        assert_int_equal(oca_budget_used(), b.charged);
+        oca_otlp_body_free(&b);
+    }
+}
+
 static void test_gzip_deflate_and_members(void **state)
 {
     (void)state;
@@ -121,14 +139,7 @@ static void test_gzip_deflate_and_members(void **state)
     uint8_t *src = pattern(n);
     uint8_t *gz = h_compress(src, n, 31, &zlen);
     struct oca_otlp_body b;
-    for (size_t step = 1; step <= 65536; step *= 64) {
-        oca_otlp_body_init(&b, OCA_OTLP_GZIP, 1 << 20);
-        assert_int_equal(feed_all(&b, gz, zlen, step), OCA_OK);
-        assert_int_equal(b.len, n);
-        assert_memory_equal(b.data, src, n);
-        assert_true(b.charged >= n);
-        oca_otlp_body_free(&b);
-    }
+    expect_any_chunking(OCA_OTLP_GZIP, gz, zlen, src, n);
     /* Two gzip members one after the other read as their concatenation. */
     uint8_t *gz2 = h_compress(src, 1000, 31, &zlen2);
     uint8_t *both = malloc(zlen + zlen2);
@@ -157,29 +168,39 @@ static void test_gzip_deflate_and_members(void **state)
     free(src);
 }
 
+/* z (compressed as coding) cut short, then with bytes flipped in the middle (z is changed): 400
+ * naming the coding, everything given back, and a failed body stays failed. */
+static void expect_truncated_and_corrupt(enum oca_otlp_coding coding, const char *name, uint8_t *z, size_t zlen)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "malformed %s body: unexpected end", name);
+    struct oca_otlp_body b;
+    oca_otlp_body_init(&b, coding, 1 << 20);
+    assert_int_equal(feed_all(&b, z, zlen - 3, 1000), OCA_ERR_INVALID);
+    assert_non_null(strstr(b.why, want));
+    assert_null(b.data);
+    assert_int_equal(b.charged, 0);
+    assert_int_equal(oca_budget_used(), 0);                 /* the decompressor's charge too */
+    assert_int_equal(oca_otlp_body_feed(&b, z, 10), OCA_ERR_INVALID);     /* once failed, always */
+    oca_otlp_body_free(&b);
+
+    z[zlen / 2] ^= 0xff;
+    z[zlen / 2 + 1] ^= 0x5a;
+    oca_otlp_body_init(&b, coding, 1 << 20);
+    assert_int_equal(feed_all(&b, z, zlen, 1000), OCA_ERR_INVALID);
+    snprintf(want, sizeof(want), "malformed %s body", name);
+    assert_non_null(strstr(b.why, want));
+    oca_otlp_body_free(&b);
+}
+
 static void test_corrupt_and_truncated(void **state)
 {
     (void)state;
     size_t n = 50000, zlen;
     uint8_t *src = pattern(n);
     uint8_t *gz = h_compress(src, n, 31, &zlen);
+    expect_truncated_and_corrupt(OCA_OTLP_GZIP, "gzip", gz, zlen);
     struct oca_otlp_body b;
-    oca_otlp_body_init(&b, OCA_OTLP_GZIP, 1 << 20);
-    assert_int_equal(feed_all(&b, gz, zlen - 10, 1000), OCA_ERR_INVALID);
-    assert_non_null(strstr(b.why, "unexpected end"));
-    assert_null(b.data);
-    assert_int_equal(b.charged, 0);
-    /* Once failed, always failed. */
-    assert_int_equal(oca_otlp_body_feed(&b, gz, 10), OCA_ERR_INVALID);
-    oca_otlp_body_free(&b);
-
-    gz[zlen / 2] ^= 0xff;
-    gz[zlen / 2 + 1] ^= 0x5a;
-    oca_otlp_body_init(&b, OCA_OTLP_GZIP, 1 << 20);
-    assert_int_equal(feed_all(&b, gz, zlen, 1000), OCA_ERR_INVALID);
-    assert_non_null(strstr(b.why, "malformed gzip body"));
-    oca_otlp_body_free(&b);
-
     oca_otlp_body_init(&b, OCA_OTLP_GZIP, 1 << 20);
     assert_int_equal(oca_otlp_body_finish(&b), OCA_ERR_INVALID);     /* gzip with no bytes at all */
     oca_otlp_body_free(&b);
@@ -235,21 +256,11 @@ static void test_zstd_frames_and_chunkings(void **state)
     (void)state;
     size_t n = 300000, zlen, zlen2;
     uint8_t *src = pattern(n);
-    uint8_t *zs = h_zstd(src, n, 0, &zlen);
+    uint8_t *zs = oca_test_zstd(src, n, 0, &zlen);
+    expect_any_chunking(OCA_OTLP_ZSTD, zs, zlen, src, n);
     struct oca_otlp_body b;
-    for (size_t step = 1; step <= 65536; step *= 64) {
-        oca_otlp_body_init(&b, OCA_OTLP_ZSTD, 1 << 20);
-        assert_int_equal(feed_all(&b, zs, zlen, step), OCA_OK);
-        assert_int_equal(b.len, n);
-        assert_memory_equal(b.data, src, n);
-        assert_true(b.charged >= n);
-        /* The decoder went with its charge at the end; the buffer's stays for the job. */
-        assert_null(b.zs);
-        assert_int_equal(oca_budget_used(), b.charged);
-        oca_otlp_body_free(&b);
-    }
     /* Frames one after the other, a skippable frame between them, read as their concatenation. */
-    uint8_t *zs2 = h_zstd(src, 1000, 0, &zlen2);
+    uint8_t *zs2 = oca_test_zstd(src, 1000, 0, &zlen2);
     static const uint8_t skip[] = { 0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 'a', 'b', 'c' };
     uint8_t *all = malloc(zlen + sizeof(skip) + zlen2);
     memcpy(all, zs, zlen);
@@ -279,7 +290,7 @@ static void test_zstd_go_window_charged_as_written(void **state)
     (void)state;
     size_t n = 300000, zlen;
     uint8_t *src = pattern(n);
-    uint8_t *zs = h_zstd(src, n, 23, &zlen);
+    uint8_t *zs = oca_test_zstd(src, n, 23, &zlen);
     assert_int_equal(ZSTD_getFrameContentSize(zs, zlen), ZSTD_CONTENTSIZE_UNKNOWN);
     struct oca_otlp_body b;
     oca_otlp_body_init(&b, OCA_OTLP_ZSTD, 1 << 20);
@@ -305,16 +316,8 @@ static void test_zstd_corrupt_truncated_and_window(void **state)
     (void)state;
     size_t n = 50000, zlen;
     uint8_t *src = pattern(n);
-    uint8_t *zs = h_zstd(src, n, 0, &zlen);
+    uint8_t *zs = oca_test_zstd(src, n, 0, &zlen);
     struct oca_otlp_body b;
-    oca_otlp_body_init(&b, OCA_OTLP_ZSTD, 1 << 20);
-    assert_int_equal(feed_all(&b, zs, zlen - 3, 1000), OCA_ERR_INVALID);
-    assert_non_null(strstr(b.why, "malformed zstd body: unexpected end"));
-    assert_null(b.data);
-    assert_null(b.zs);
-    assert_int_equal(oca_budget_used(), 0);
-    assert_int_equal(oca_otlp_body_feed(&b, zs, 10), OCA_ERR_INVALID);     /* once failed, always */
-    oca_otlp_body_free(&b);
     /* A frame cut inside its header. */
     oca_otlp_body_init(&b, OCA_OTLP_ZSTD, 1 << 20);
     assert_int_equal(feed_all(&b, zs, 5, 5), OCA_ERR_INVALID);
@@ -328,13 +331,8 @@ static void test_zstd_corrupt_truncated_and_window(void **state)
     assert_non_null(strstr(b.why, "malformed zstd body"));
     oca_otlp_body_free(&b);
     free(tail);
-    /* Flipped bytes inside: the checksum, if nothing before it, says so. */
-    zs[zlen / 2] ^= 0xff;
-    zs[zlen / 2 + 1] ^= 0x5a;
-    oca_otlp_body_init(&b, OCA_OTLP_ZSTD, 1 << 20);
-    assert_int_equal(feed_all(&b, zs, zlen, 1000), OCA_ERR_INVALID);
-    assert_non_null(strstr(b.why, "malformed zstd body"));
-    oca_otlp_body_free(&b);
+    /* Cut short, and flipped bytes inside (the checksum, if nothing before it, says so). */
+    expect_truncated_and_corrupt(OCA_OTLP_ZSTD, "zstd", zs, zlen);
     /* gzip sent as zstd. */
     size_t glen;
     uint8_t *gz = h_compress(src, 1000, 31, &glen);
@@ -345,7 +343,7 @@ static void test_zstd_corrupt_truncated_and_window(void **state)
     free(gz);
     /* A 30-byte frame asking for a 128 MiB window: refused for size, before libzstd allocates it. */
     static const uint8_t zeros[1000];
-    uint8_t *wide = h_zstd(zeros, sizeof(zeros), 27, &zlen);
+    uint8_t *wide = oca_test_zstd(zeros, sizeof(zeros), 27, &zlen);
     assert_true(zlen < 40);
     oca_budget_reset_stats();
     oca_otlp_body_init(&b, OCA_OTLP_ZSTD, 1 << 20);
@@ -415,7 +413,7 @@ static void test_zstd_counted_when_refused(void **state)
     (void)state;
     size_t len, zlen;
     uint8_t *wire = h_traces_proto(20, &len);
-    uint8_t *zs = h_zstd(wire, len, 0, &zlen);
+    uint8_t *zs = oca_test_zstd(wire, len, 0, &zlen);
     size_t spent = oca_budget_limit();
     oca_budget_force(spent);
     struct oca_otlp_body b;
@@ -433,7 +431,7 @@ static void test_zstd_counted_when_refused(void **state)
     /* 3 MB through an 8 MiB window: counting stops after about COUNT_DECODER written. */
     size_t n = 3 << 20;
     uint8_t *src = pattern(n);
-    zs = h_zstd(src, n, 23, &zlen);
+    zs = oca_test_zstd(src, n, 23, &zlen);
     oca_otlp_body_init(&b, OCA_OTLP_ZSTD, 4 << 20);
     oca_otlp_body_count_refused(&b, OCA_SIGNAL_TRACES, OCA_ENCODING_PROTO);
     assert_int_equal(oca_otlp_body_expect(&b, zlen), OCA_ERR_MEMORY_LIMIT);

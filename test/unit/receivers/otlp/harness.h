@@ -377,35 +377,6 @@ static H_UNUSED uint8_t *h_compress(const void *data, size_t len, int window_bit
     return out;
 }
 
-/* zstd of len bytes, with a checksum as Go's encoder writes it; free with free(). window_log 0: one
- * frame that declares its size (libzstd's one-shot compression); otherwise a streamed frame of
- * that window and no declared size, as a streaming encoder (Go's, for any body over one block)
- * writes it. */
-static H_UNUSED uint8_t *h_zstd(const void *data, size_t len, int window_log, size_t *out_len)
-{
-    ZSTD_CCtx *c = ZSTD_createCCtx();
-    assert_non_null(c);
-    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)));
-    if (window_log)
-        assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_log)));
-    size_t cap = ZSTD_compressBound(len) + 64;
-    uint8_t *out = malloc(cap);
-    ZSTD_outBuffer o = { out, cap, 0 };
-    ZSTD_inBuffer in = { data, len, 0 };
-    /* A first step that only continues leaves the size unknown, so the window stays as set. */
-    if (window_log)
-        while (in.pos < in.size)
-            assert_false(ZSTD_isError(ZSTD_compressStream2(c, &o, &in, ZSTD_e_continue)));
-    size_t left;
-    do {
-        left = ZSTD_compressStream2(c, &o, &in, ZSTD_e_end);
-        assert_false(ZSTD_isError(left));
-    } while (left != 0);
-    ZSTD_freeCCtx(c);
-    *out_len = o.pos;
-    return out;
-}
-
 /* Serialised requests of each signal with n items (spans named "span-<i>", gauge points, log
  * bodies), in protobuf; free with free(). */
 static H_UNUSED uint8_t *h_traces_proto(size_t n, size_t *len)
@@ -584,7 +555,7 @@ static H_UNUSED void h_grpc_begin(uv_loop_t *loop, uint16_t port, const char *pa
     if (coding == H_GZIP)
         body = h_compress(msg, len, 31, &body_len);
     else if (coding == H_ZSTD)
-        body = h_zstd(msg, len, 0, &body_len);
+        body = oca_test_zstd(msg, len, 0, &body_len);
     uint8_t *framed = malloc(body_len + 5);
     framed[0] = body ? 1 : 0;
     framed[1] = (uint8_t)(body_len >> 24);

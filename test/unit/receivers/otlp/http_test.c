@@ -87,7 +87,7 @@ static void test_protobuf_raw_when_the_consumer_takes_it(void **state)
     assert_int_equal(r.status, 200);
     h_resp_free(&r);
     size_t zslen;
-    uint8_t *zs = h_zstd(wire, len, 0, &zslen);
+    uint8_t *zs = oca_test_zstd(wire, len, 0, &zslen);
     assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/traces", "application/x-protobuf", "Content-Encoding: zstd\r\n",
                        zs, zslen, &r));
     assert_int_equal(r.status, 200);
@@ -154,7 +154,7 @@ static void test_gzip_deflate_and_zstd_bodies(void **state)
     assert_int_equal(r.status, 200);
     h_resp_free(&r);
     free(zl);
-    uint8_t *zs = h_zstd(h_logs_json, strlen(h_logs_json), 0, &zlen);
+    uint8_t *zs = oca_test_zstd(h_logs_json, strlen(h_logs_json), 0, &zlen);
     assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/logs", "application/json", "Content-Encoding: zstd\r\n", zs,
                        zlen, &r));
     assert_int_equal(r.status, 200);
@@ -340,7 +340,7 @@ static void test_413_by_length_and_after_decompression(void **state)
     /* A zstd bomb likewise: its buffer stops at the limit, and libzstd's window (charged too) can
      * have been written no further than the bytes made plus a block in and out. */
     bomb_src = calloc(1, bomb_raw);
-    bomb = h_zstd(bomb_src, bomb_raw, 0, &zlen);
+    bomb = oca_test_zstd(bomb_src, bomb_raw, 0, &zlen);
     free(bomb_src);
     assert_true(zlen < (4 << 10));
     oca_budget_reset_stats();
@@ -451,7 +451,7 @@ static void test_503_while_the_budget_is_spent_then_200(void **state)
     h_resp_free(&r);
     free(gz);
     assert_int_equal(h.counters.items[OCA_EDGE_REFUSED][OCA_SIGNAL_TRACES], 40);
-    uint8_t *zs = h_zstd(wire, len, 0, &zlen);
+    uint8_t *zs = oca_test_zstd(wire, len, 0, &zlen);
     assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/traces", "application/x-protobuf", "Content-Encoding: zstd\r\n",
                        zs, zlen, &r));
     assert_int_equal(r.status, 503);
