@@ -16,6 +16,7 @@
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "codec/unzstd.h"
 
 #define DEFAULT_MAX_MSG (4u * 1024 * 1024)
 
@@ -74,6 +75,28 @@ static int deframer_error(struct oca_grpc_deframer *d, int status, const char **
     return -status;
 }
 
+/* Makes d->out larger than have bytes (which it holds) for a message of n compressed bytes, never
+ * past max_msg + 1 (one byte more shows the limit is passed). False when it is at that size. */
+static bool grow_out(struct oca_grpc_deframer *d, size_t have, size_t n)
+{
+    size_t limit = d->max_msg;
+    size_t cap = d->out_cap ? d->out_cap * 2 : (n * 4 < 4096 ? 4096 : n * 4);
+    if (cap > limit + 1)
+        cap = limit + 1;
+    if (cap <= have)
+        return false;
+    d->out = oca_xrealloc(d->out, cap);
+    d->out_cap = cap;
+    return true;
+}
+
+static int too_large_after(struct oca_grpc_deframer *d, const char **why)
+{
+    snprintf(d->why, sizeof(d->why), "grpc: received message after decompression larger than max (%" PRIu64 ")",
+             d->max_msg);
+    return deframer_error(d, OCA_GRPC_RESOURCE_EXHAUSTED, why);
+}
+
 /* Inflates one gzip (or zlib) message into d->out, never past max_msg bytes. */
 static int inflate_message(struct oca_grpc_deframer *d, const uint8_t *in, size_t n, size_t *out_len,
                            const char **why)
@@ -90,19 +113,9 @@ static int inflate_message(struct oca_grpc_deframer *d, const uint8_t *in, size_
     z.avail_in = (uInt)n;
     int rc = Z_OK;
     for (;;) {
-        if (have == d->out_cap) {
-            size_t cap = d->out_cap ? d->out_cap * 2 : (n * 4 < 4096 ? 4096 : n * 4);
-            if (cap > limit + 1)
-                cap = limit + 1;
-            if (cap <= have) {
-                inflateEnd(&z);
-                snprintf(d->why, sizeof(d->why),
-                         "grpc: received message after decompression larger than max (%" PRIu64 ")",
-                         d->max_msg);
-                return deframer_error(d, OCA_GRPC_RESOURCE_EXHAUSTED, why);
-            }
-            d->out = oca_xrealloc(d->out, cap);
-            d->out_cap = cap;
+        if (have == d->out_cap && !grow_out(d, have, n)) {
+            inflateEnd(&z);
+            return too_large_after(d, why);
         }
         z.next_out = d->out + have;
         z.avail_out = (uInt)(d->out_cap - have);
@@ -120,14 +133,61 @@ static int inflate_message(struct oca_grpc_deframer *d, const uint8_t *in, size_
             break;
     }
     inflateEnd(&z);
-    if (have > limit) {
-        snprintf(d->why, sizeof(d->why), "grpc: received message after decompression larger than max (%" PRIu64 ")",
-                 d->max_msg);
-        return deframer_error(d, OCA_GRPC_RESOURCE_EXHAUSTED, why);
-    }
+    if (have > limit)
+        return too_large_after(d, why);
     if (rc != Z_STREAM_END) {
         snprintf(d->why, sizeof(d->why), "grpc: failed to decompress the received message: %s",
                  rc == Z_DATA_ERROR ? "corrupt or truncated gzip data" : "decompression error");
+        return deframer_error(d, OCA_GRPC_INTERNAL, why);
+    }
+    *out_len = have;
+    return 1;
+}
+
+/* Decompresses one zstd message (one frame or several in a row, as grpc-go's zstd codec reads
+ * them) into d->out, never past max_msg bytes, with the window bounded by codec/unzstd.h. The
+ * decoder lives for this message only, so its window is not held between messages. */
+static int unzstd_message(struct oca_grpc_deframer *d, const uint8_t *in, size_t n, size_t *out_len,
+                          const char **why)
+{
+    /* A first frame that declares its size gets room for all of it: libzstd then decodes the
+     * whole frame straight into d->out, with no window of its own and no copy. */
+    unsigned long long declared = ZSTD_getFrameContentSize(in, n);
+    if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR) {
+        if (declared > d->max_msg)
+            return too_large_after(d, why);
+        if (declared > d->out_cap) {
+            d->out = oca_xrealloc(d->out, (size_t)declared);
+            d->out_cap = (size_t)declared;
+        }
+    }
+    ZSTD_DStream *zs = oca_unzstd_new(d->max_msg);
+    ZSTD_inBuffer src = { in, n, 0 };
+    size_t have = 0, zr = 0;
+    bool full = false;          /* the last step filled the output: libzstd may hold more */
+    while (src.pos < src.size || full) {
+        if (have == d->out_cap && !grow_out(d, have, n)) {
+            ZSTD_freeDStream(zs);
+            return too_large_after(d, why);
+        }
+        ZSTD_outBuffer dst = { d->out, d->out_cap, have };
+        zr = ZSTD_decompressStream(zs, &dst, &src);
+        if (ZSTD_isError(zr))
+            break;
+        full = dst.pos == dst.size && zr != 0;
+        have = dst.pos;
+    }
+    ZSTD_freeDStream(zs);
+    if (oca_unzstd_window_refused(zr)) {
+        snprintf(d->why, sizeof(d->why), "grpc: zstd message needs a window larger than %" PRIu64 " bytes",
+                 oca_unzstd_window_max(d->max_msg));
+        return deframer_error(d, OCA_GRPC_RESOURCE_EXHAUSTED, why);
+    }
+    if (have > d->max_msg)
+        return too_large_after(d, why);
+    if (zr != 0) {
+        snprintf(d->why, sizeof(d->why), "grpc: failed to decompress the received message: %s",
+                 ZSTD_isError(zr) ? ZSTD_getErrorName(zr) : "truncated zstd data");
         return deframer_error(d, OCA_GRPC_INTERNAL, why);
     }
     *out_len = have;
@@ -163,12 +223,13 @@ int oca_grpc_deframer_next(struct oca_grpc_deframer *d, const uint8_t **msg, siz
         *len = (size_t)n;
         return 1;
     }
-    if (d->encoding != OCA_GRPC_ENC_GZIP) {
+    if (d->encoding == OCA_GRPC_ENC_IDENTITY) {
         snprintf(d->why, sizeof(d->why), "grpc: compressed flag set with identity or empty encoding");
         return deframer_error(d, OCA_GRPC_INTERNAL, why);
     }
     size_t out_len = 0;
-    int r = inflate_message(d, p + 5, (size_t)n, &out_len, why);
+    int r = d->encoding == OCA_GRPC_ENC_ZSTD ? unzstd_message(d, p + 5, (size_t)n, &out_len, why)
+                                             : inflate_message(d, p + 5, (size_t)n, &out_len, why);
     if (r < 0)
         return r;
     *msg = d->out ? d->out : p;
@@ -411,8 +472,10 @@ void oca_grpc_route_headers(struct oca_grpc_router *router, struct oca_http_stre
     const char *ge = oca_http_stream_header(s, "grpc-encoding");
     if (ge && strcasecmp(ge, "gzip") == 0) {
         enc = OCA_GRPC_ENC_GZIP;
+    } else if (ge && strcasecmp(ge, "zstd") == 0) {
+        enc = OCA_GRPC_ENC_ZSTD;
     } else if (ge && *ge && strcasecmp(ge, "identity") != 0) {
-        static const struct oca_http_header accept[] = { HDR("grpc-accept-encoding", "identity,gzip") };
+        static const struct oca_http_header accept[] = { HDR("grpc-accept-encoding", "identity,gzip,zstd") };
         char msg[128];
         snprintf(msg, sizeof(msg), "grpc: Decompressor is not installed for grpc-encoding \"%.60s\"", ge);
         reject_grpc(s, OCA_GRPC_UNIMPLEMENTED, msg, accept, 1);

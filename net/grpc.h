@@ -1,6 +1,6 @@
 /* gRPC server side over the HTTP server of net/http_server.h: routes "/pkg.Service/Method" to a
- * receiver's callbacks, deframes the 5-byte length-prefixed messages (identity or gzip), enforces
- * max_recv_msg_size and grpc-timeout, and answers with grpc-status / grpc-message /
+ * receiver's callbacks, deframes the 5-byte length-prefixed messages (identity, gzip or
+ * zstd), enforces max_recv_msg_size and grpc-timeout, and answers with grpc-status / grpc-message /
  * grpc-status-details-bin trailers. A router is plain data that a receiver fills in; its own HTTP
  * handler delegates gRPC requests to it, so one listener serves gRPC and OTLP/HTTP alike. */
 #ifndef OCA_NET_GRPC_H
@@ -80,10 +80,11 @@ bool oca_grpc_is_grpc(const struct oca_http_stream *s);
  *   method other than POST             -> HTTP 405 with Allow: POST
  *   content-type not application/grpc* -> HTTP 415
  *   unknown path                       -> UNIMPLEMENTED "unknown method ..."
- *   grpc-encoding other than identity/gzip -> UNIMPLEMENTED, with grpc-accept-encoding
+ *   grpc-encoding other than identity/gzip/zstd -> UNIMPLEMENTED, with grpc-accept-encoding
  *   malformed grpc-timeout             -> INTERNAL (as grpc-go)
- *   a message over max_recv_msg_size   -> RESOURCE_EXHAUSTED (compressed or decompressed)
- *   a corrupt gzip message, compressed flag without grpc-encoding, truncated last message
+ *   a message over max_recv_msg_size   -> RESOURCE_EXHAUSTED (compressed or decompressed; also a
+ *                                         zstd frame asking for a larger window, see codec/unzstd.h)
+ *   a corrupt gzip or zstd message, compressed flag without grpc-encoding, truncated last message
  *                                      -> INTERNAL
  *   the grpc-timeout deadline passes   -> DEADLINE_EXCEEDED, then on_close. */
 void oca_grpc_route_headers(struct oca_grpc_router *router, struct oca_http_stream *s);
@@ -148,7 +149,7 @@ long oca_grpc_base64_decode(const char *in, size_t n, uint8_t *out);
 
 /* The message deframer, usable without a connection (the fuzz harness drives it): bytes go in in
  * any chunking, whole decompressed messages come out one at a time. */
-enum oca_grpc_encoding { OCA_GRPC_ENC_IDENTITY, OCA_GRPC_ENC_GZIP };
+enum oca_grpc_encoding { OCA_GRPC_ENC_IDENTITY, OCA_GRPC_ENC_GZIP, OCA_GRPC_ENC_ZSTD };
 
 struct oca_grpc_deframer {
     enum oca_grpc_encoding encoding;

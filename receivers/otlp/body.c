@@ -1,6 +1,8 @@
 /* The otlp receiver's request bodies (see otlp.h): which media type and Content-Encoding a request
- * has, and its bytes as they arrive, inflated incrementally with zlib into one buffer that never
- * grows past max_request_body_size and is charged to the agent's memory budget as it grows. */
+ * has, and its bytes as they arrive, decompressed incrementally (zlib for gzip and deflate, libzstd
+ * for zstd) into one buffer that never grows past max_request_body_size and is charged to the
+ * agent's memory budget as it grows, as is libzstd's window. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +12,15 @@
 #include "base/budget.h"
 #include "base/errors.h"
 #include "base/mem.h"
+#include "codec/unzstd.h"
 #include "receivers/otlp/otlp.h"
 
 /* The first buffer of a body of unknown size, and the most one inflate step may add. */
 #define FIRST_CAP ((size_t)16 << 10)
+
+/* While a zstd body refused for memory is counted, how much of libzstd's buffers may be written
+ * beyond what was charged before the refusal (a small frame's window and block fit). */
+#define COUNT_DECODER ((size_t)1 << 20)
 
 /* The token before any ';' parameters, with surrounding blanks trimmed: [*start, *start + *len). */
 static void media_token(const char *v, const char **start, size_t *len)
@@ -72,6 +79,10 @@ int oca_otlp_parse_coding(const char *content_encoding, enum oca_otlp_coding *co
         *coding = OCA_OTLP_DEFLATE;
         return OCA_OK;
     }
+    if (token_is(tok, len, "zstd")) {
+        *coding = OCA_OTLP_ZSTD;
+        return OCA_OK;
+    }
     return OCA_ERR_INVALID;
 }
 
@@ -80,6 +91,14 @@ void oca_otlp_body_init(struct oca_otlp_body *b, enum oca_otlp_coding coding, ui
     memset(b, 0, sizeof(*b));
     b->coding = coding;
     b->max = max;
+    /* No zstd frame is partly read yet: an empty zstd body is an empty body, as Go's zstd reader
+     * (klauspost/compress, the Collector's) reads it; an empty gzip or zlib stream is truncated. */
+    b->z_end = coding == OCA_OTLP_ZSTD;
+}
+
+static const char *coding_name(const struct oca_otlp_body *b)
+{
+    return b->coding == OCA_OTLP_GZIP ? "gzip" : b->coding == OCA_OTLP_ZSTD ? "zstd" : "deflate";
 }
 
 void oca_otlp_body_count_refused(struct oca_otlp_body *b, enum oca_signal sig, enum oca_encoding enc)
@@ -97,11 +116,20 @@ static void drop_buffer(struct oca_otlp_body *b)
     b->charged = 0;
 }
 
-void oca_otlp_body_free(struct oca_otlp_body *b)
+static void free_decoder(struct oca_otlp_body *b)
 {
     if (b->z_live)
         inflateEnd(&b->z);
     b->z_live = false;
+    ZSTD_freeDStream(b->zs);
+    b->zs = NULL;
+    oca_budget_release(b->zs_charged);
+    b->zs_charged = 0;
+}
+
+void oca_otlp_body_free(struct oca_otlp_body *b)
+{
+    free_decoder(b);
     drop_buffer(b);
     free(b->window);
     b->window = NULL;
@@ -237,9 +265,9 @@ static int start_inflate(struct oca_otlp_body *b)
     return OCA_OK;
 }
 
-/* Where the next inflated bytes go: the buffer (grown as needed) or, while counting, the window.
- * Returns OCA_OK with z's output set, or an error. */
-static int set_output(struct oca_otlp_body *b)
+/* Where the next decompressed bytes go: the buffer (grown as needed) or, while counting, the
+ * window. Returns OCA_OK with *dst and *room (at least 1) set, or an error. */
+static int set_output(struct oca_otlp_body *b, uint8_t **dst, size_t *room)
 {
     if (!b->counting && b->len == b->cap) {
         size_t want = b->cap ? b->cap + 1 : FIRST_CAP;
@@ -254,16 +282,31 @@ static int set_output(struct oca_otlp_body *b)
     if (b->counting) {
         if (!b->window)
             b->window = oca_xmalloc(FIRST_CAP);
-        b->z.next_out = b->window;
-        b->z.avail_out = (uInt)FIRST_CAP;
+        *dst = b->window;
+        *room = FIRST_CAP;
     } else {
-        b->z.next_out = b->data + b->len;
-        b->z.avail_out = (uInt)(b->cap - b->len);
+        *dst = b->data + b->len;
+        *room = b->cap - b->len;
     }
     return OCA_OK;
 }
 
-static int feed_compressed(struct oca_otlp_body *b, const uint8_t *p, size_t n)
+/* made bytes came out of the decompressor at out: kept, or counted while counting. */
+static int took_output(struct oca_otlp_body *b, const uint8_t *out, size_t made)
+{
+    b->total += made;
+    if (b->counting)
+        oca_otlp_counter_feed(&b->counter, out, made);
+    else
+        b->len += made;
+    if (b->total > b->max)
+        return too_large(b);
+    if (!b->counting && beyond_budget(b->len))
+        return over_budget(b, b->len);
+    return OCA_OK;
+}
+
+static int feed_inflate(struct oca_otlp_body *b, const uint8_t *p, size_t n)
 {
     if (!b->z_live && !b->z_end) {
         int err = start_inflate(b);
@@ -281,31 +324,98 @@ static int feed_compressed(struct oca_otlp_body *b, const uint8_t *p, size_t n)
             inflateReset(&b->z);
             b->z_end = false;
         }
-        int err = set_output(b);
+        uint8_t *out;
+        size_t room;
+        int err = set_output(b, &out, &room);
         if (err)
             return err;
-        uInt room = b->z.avail_out;
-        const uint8_t *out = b->z.next_out;
+        b->z.next_out = out;
+        b->z.avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
+        uInt given = b->z.avail_out;
         int zr = inflate(&b->z, Z_NO_FLUSH);
-        size_t made = room - b->z.avail_out;
-        b->total += made;
-        if (b->counting)
-            oca_otlp_counter_feed(&b->counter, out, made);
-        else
-            b->len += made;
-        if (b->total > b->max)
-            return too_large(b);
-        if (!b->counting && beyond_budget(b->len))
-            return over_budget(b, b->len);
+        err = took_output(b, out, given - b->z.avail_out);
+        if (err)
+            return err;
         if (zr == Z_STREAM_END) {
             b->z_end = true;
         } else if (zr == Z_BUF_ERROR && b->z.avail_out > 0) {
             /* No progress possible with this input: it is used up. */
             break;
         } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-            return fail(b, OCA_ERR_INVALID, "malformed %s body: %s",
-                        b->coding == OCA_OTLP_GZIP ? "gzip" : "deflate", b->z.msg ? b->z.msg : "corrupt data");
+            return fail(b, OCA_ERR_INVALID, "malformed %s body: %s", coding_name(b),
+                        b->z.msg ? b->z.msg : "corrupt data");
         }
+    }
+    return b->err;
+}
+
+/* Charges libzstd's buffers (its window and input block) beyond its bare context, as far as they
+ * can have been written: a window fills as output is made, so no further than the bytes made so
+ * far plus a block of input and one of output, however large a window the frame declared (a Go
+ * sender declares 8 MiB for any body over one block). Called after each step, which makes at most
+ * one block. While counting, the decoder may go COUNT_DECODER bytes past its charge; beyond that
+ * the body is refused without counting the rest. Returns OCA_OK when the body goes on (perhaps
+ * counting from now), else the error. */
+static int charge_decoder(struct oca_otlp_body *b)
+{
+    size_t alloc = ZSTD_sizeof_DStream(b->zs);
+    alloc = alloc > b->zs_base ? alloc - b->zs_base : 0;
+    uint64_t written = b->total + 2 * (uint64_t)ZSTD_BLOCKSIZE_MAX;
+    size_t need = written < alloc ? (size_t)written : alloc;
+    if (need <= b->zs_charged)
+        return OCA_OK;
+    if (b->counting) {
+        if (need - b->zs_charged <= COUNT_DECODER)
+            return OCA_OK;
+        b->count_refused = false;       /* the counting ends here: budget_spent fails the body */
+        return budget_spent(b);
+    }
+    int err = oca_budget_charge(need - b->zs_charged);
+    if (err == OCA_ERR_TOO_LARGE || (err && need > oca_budget_limit()))
+        return over_budget(b, b->total);
+    if (err) {
+        err = budget_spent(b);
+        return b->counting ? OCA_OK : err;
+    }
+    b->zs_charged = need;
+    return OCA_OK;
+}
+
+/* Concatenated frames are read one after the other (libzstd starts the next frame by itself), as
+ * Go's zstd reader and the zstd tool read them; skippable frames are skipped. */
+static int feed_zstd(struct oca_otlp_body *b, const uint8_t *p, size_t n)
+{
+    if (!b->zs) {
+        b->zs = oca_unzstd_new(b->max);
+        b->zs_base = ZSTD_sizeof_DStream(b->zs);
+    }
+    ZSTD_inBuffer in = { p, n, 0 };
+    bool full = false;          /* the last step filled its output: libzstd may hold more */
+    while (in.pos < in.size || full) {
+        uint8_t *dst;
+        size_t room;
+        int err = set_output(b, &dst, &room);
+        if (err)
+            return err;
+        if (room > ZSTD_BLOCKSIZE_MAX)
+            room = ZSTD_BLOCKSIZE_MAX;
+        ZSTD_outBuffer out = { dst, room, 0 };
+        size_t zr = ZSTD_decompressStream(b->zs, &out, &in);
+        if (oca_unzstd_window_refused(zr))
+            return fail(b, OCA_ERR_TOO_LARGE,
+                        "zstd frame needs a window larger than %llu bytes, the most this receiver allows "
+                        "(max_request_body_size, at least 8 MiB)",
+                        (unsigned long long)oca_unzstd_window_max(b->max));
+        if (ZSTD_isError(zr))
+            return fail(b, OCA_ERR_INVALID, "malformed zstd body: %s", ZSTD_getErrorName(zr));
+        err = took_output(b, dst, out.pos);
+        if (err)
+            return err;
+        b->z_end = zr == 0;
+        full = out.pos == room && zr != 0;
+        err = charge_decoder(b);
+        if (err)
+            return err;
     }
     return b->err;
 }
@@ -319,7 +429,9 @@ int oca_otlp_body_feed(struct oca_otlp_body *b, const uint8_t *p, size_t n)
     b->raw += n;
     if (b->raw > b->max)
         return too_large(b);
-    return b->coding == OCA_OTLP_IDENTITY ? feed_identity(b, p, n) : feed_compressed(b, p, n);
+    if (b->coding == OCA_OTLP_IDENTITY)
+        return feed_identity(b, p, n);
+    return b->coding == OCA_OTLP_ZSTD ? feed_zstd(b, p, n) : feed_inflate(b, p, n);
 }
 
 int oca_otlp_body_finish(struct oca_otlp_body *b)
@@ -327,11 +439,7 @@ int oca_otlp_body_finish(struct oca_otlp_body *b)
     if (b->err)
         return b->err;
     if (b->coding != OCA_OTLP_IDENTITY && !b->z_end)
-        return fail(b, OCA_ERR_INVALID, "malformed %s body: unexpected end of compressed data",
-                    b->coding == OCA_OTLP_GZIP ? "gzip" : "deflate");
-    if (b->z_live) {
-        inflateEnd(&b->z);
-        b->z_live = false;
-    }
+        return fail(b, OCA_ERR_INVALID, "malformed %s body: unexpected end of compressed data", coding_name(b));
+    free_decoder(b);
     return OCA_OK;
 }

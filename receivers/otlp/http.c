@@ -248,7 +248,7 @@ static void on_headers(struct oca_http_stream *s)
     const char *ce = oca_http_stream_header(s, "content-encoding");
     if (oca_otlp_parse_coding(ce, &coding) != OCA_OK) {
         oca_otlp_result_set(&res, OCA_ERR_INVALID,
-                            "unsupported Content-Encoding: %s (supported: gzip, deflate, identity)", ce);
+                            "unsupported Content-Encoding: %s (supported: gzip, deflate, zstd, identity)", ce);
         refuse(l, s, true, enc, &res, 0, NULL);
         return;
     }

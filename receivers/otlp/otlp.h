@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "base/buf.h"
 #include "config/fields.h"
@@ -118,9 +119,9 @@ bool oca_otlp_pool_close(struct oca_otlp_rx *rx);
  * case-insensitive) -> OCA_OK and *enc; anything else OCA_ERR_MEDIA_TYPE. */
 int oca_otlp_parse_media_type(const char *content_type, enum oca_encoding *enc);
 
-enum oca_otlp_coding { OCA_OTLP_IDENTITY, OCA_OTLP_GZIP, OCA_OTLP_DEFLATE };
+enum oca_otlp_coding { OCA_OTLP_IDENTITY, OCA_OTLP_GZIP, OCA_OTLP_DEFLATE, OCA_OTLP_ZSTD };
 /* Content-Encoding: absent, empty or identity; gzip (or x-gzip); deflate (zlib format, as the
- * Collector). Anything else is OCA_ERR_INVALID (400, as the Collector's "unsupported
+ * Collector); zstd. Anything else is OCA_ERR_INVALID (400, as the Collector's "unsupported
  * Content-Encoding"). */
 int oca_otlp_parse_coding(const char *content_encoding, enum oca_otlp_coding *coding);
 
@@ -162,10 +163,11 @@ int oca_otlp_walk(enum oca_signal sig, const uint8_t *data, size_t len, uint64_t
  * given twice. A walk adds at most its request's length (walk.c, walk_message). */
 size_t oca_otlp_walk_merge_bytes(void);
 
-/* A request body on its way in: bytes as they arrive, decompressed incrementally with zlib into a
- * buffer charged to the memory budget as it grows. Nothing beyond max bytes (received or
- * decompressed) is ever allocated, so a gzip bomb costs at most max. On the first error the buffer
- * is freed, its charge given back, and every later call returns that error; why says what
+/* A request body on its way in: bytes as they arrive, decompressed incrementally (zlib, libzstd)
+ * into a buffer charged to the memory budget as it grows. Nothing beyond max bytes (received or
+ * decompressed) is ever allocated, so a gzip or zstd bomb costs at most max; libzstd's window is
+ * bounded by codec/unzstd.h and charged as far as it can have been written. On the first error the
+ * buffer is freed, its charge given back, and every later call returns that error; why says what
  * happened, for the client.
  * With counting on (oca_otlp_body_count_refused), a refusal for memory (OCA_ERR_MEMORY_LIMIT) does
  * not end the reading: the rest of the body streams through an item counter instead of the buffer
@@ -179,7 +181,11 @@ struct oca_otlp_body {
     uint64_t raw;               /* bytes received */
     uint64_t total;             /* bytes decompressed (counting mode: also those not kept) */
     z_stream z;
-    bool z_live, z_end;         /* inflate initialised; the compressed stream has ended */
+    bool z_live;                /* inflate initialised */
+    bool z_end;                 /* the compressed stream has ended (zstd: no frame is partly read) */
+    ZSTD_DStream *zs;           /* zstd: the decoder, from the first byte to the end */
+    size_t zs_base;             /* its bare context's size, not charged (as zlib's state is not) */
+    size_t zs_charged;          /* budget bytes held for its buffers (window, input block) */
     bool count_refused;         /* count instead of stopping when memory is refused */
     bool counting;              /* refused for memory, counting what comes */
     struct oca_otlp_counter counter;
@@ -199,7 +205,8 @@ int oca_otlp_body_expect(struct oca_otlp_body *b, uint64_t raw_len);
  * OCA_ERR_INVALID (corrupt compressed data). */
 int oca_otlp_body_feed(struct oca_otlp_body *b, const uint8_t *p, size_t n);
 /* All bytes are in: OCA_OK, OCA_ERR_INVALID for a truncated compressed stream, or the error that
- * stopped the body (b->counter.items then counts a body refused for memory). */
+ * stopped the body (b->counter.items then counts a body refused for memory). On OCA_OK the
+ * decompressor is gone with its charge; data, len and charged remain. */
 int oca_otlp_body_finish(struct oca_otlp_body *b);
 /* Frees the buffer and gives its charge back; b may be freed or reused (after init) afterwards. */
 void oca_otlp_body_free(struct oca_otlp_body *b);

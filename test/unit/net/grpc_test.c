@@ -1,11 +1,13 @@
 /* Tests net/grpc.c: the deframer on its own, then gRPC calls over real HTTP/2 connections from an
  * nghttp2 client session, through a handler that (as the OTLP receiver does) serves gRPC and plain
  * HTTP on one listener: unary and streaming calls, messages split across DATA frames and several
- * in one frame, gzip, max_recv_msg_size, unknown methods and encodings, grpc-timeout, status
- * details, wrong content-type and HTTP/1.1, pause and resume, client cancellation. */
+ * in one frame, gzip and zstd (bombs, corrupt data, zstd windows), max_recv_msg_size, unknown
+ * methods and encodings, grpc-timeout, status details, wrong content-type and HTTP/1.1, pause and
+ * resume, client cancellation. */
 #include "netutil.h"
 
 #include <zlib.h>
+#include <zstd.h>
 
 #include "net/grpc.h"
 
@@ -31,6 +33,127 @@ static void gzip_bytes(const void *in, size_t n, struct oca_buf *out)
     assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
     out->len += z.total_out;
     deflateEnd(&z);
+}
+
+/* zstd of n bytes: one frame that declares its size, or (window_log > 0) a streamed frame of that
+ * window that does not, as Go's encoder writes messages over one block. */
+static void zstd_bytes(const void *in, size_t n, int window_log, struct oca_buf *out)
+{
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    if (window_log)
+        assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_log)));
+    size_t bound = ZSTD_compressBound(n);
+    oca_buf_reserve(out, bound);
+    ZSTD_outBuffer o = { out->data + out->len, bound, 0 };
+    ZSTD_inBuffer i = { in, n, 0 };
+    if (window_log)
+        while (i.pos < i.size)
+            assert_false(ZSTD_isError(ZSTD_compressStream2(c, &o, &i, ZSTD_e_continue)));
+    size_t left;
+    do {
+        left = ZSTD_compressStream2(c, &o, &i, ZSTD_e_end);
+        assert_false(ZSTD_isError(left));
+    } while (left);
+    out->len += o.pos;
+    ZSTD_freeCCtx(c);
+}
+
+/* The one message in wire, deframed as zstd under max_msg: 1 with *m, *len, or the error. */
+static int zstd_deframe(const struct oca_buf *wire, uint64_t max_msg, struct oca_grpc_deframer *d, const uint8_t **m,
+                        size_t *len, const char **why)
+{
+    oca_grpc_deframer_init(d, OCA_GRPC_ENC_ZSTD, max_msg);
+    oca_grpc_deframer_feed(d, (const uint8_t *)wire->data, wire->len);
+    return oca_grpc_deframer_next(d, m, len, why);
+}
+
+static void test_deframer_zstd(void **state)
+{
+    (void)state;
+    struct oca_grpc_deframer d;
+    const uint8_t *m;
+    size_t len;
+    const char *why;
+    char *plain = oca_xmalloc(300000);
+    for (size_t i = 0; i < 300000; i++)
+        plain[i] = (char)('a' + (i * 7 + i / 11) % 23);
+    /* Declared size, a Go-sized streamed window, and two frames in one message. */
+    for (int form = 0; form < 3; form++) {
+        struct oca_buf z = { 0 }, wire = { 0 };
+        zstd_bytes(plain, 300000, form == 1 ? 23 : 0, &z);
+        if (form == 2)
+            zstd_bytes(plain, 1000, 0, &z);
+        frame(&wire, 1, z.data, z.len);
+        frame(&wire, 0, "raw", 3);
+        assert_int_equal(zstd_deframe(&wire, 400000, &d, &m, &len, &why), 1);
+        assert_int_equal(len, form == 2 ? 301000 : 300000);
+        assert_memory_equal(m, plain, 300000);
+        if (form == 2)
+            assert_memory_equal(m + 300000, plain, 1000);
+        /* An uncompressed message may follow. */
+        assert_int_equal(oca_grpc_deframer_next(&d, &m, &len, &why), 1);
+        assert_int_equal(len, 3);
+        oca_grpc_deframer_free(&d);
+        oca_buf_free(&z);
+        oca_buf_free(&wire);
+    }
+    /* An empty compressed message is an empty message, as Go's zstd reader reads it. */
+    struct oca_buf wire = { 0 };
+    frame(&wire, 1, "", 0);
+    assert_int_equal(zstd_deframe(&wire, 100, &d, &m, &len, &why), 1);
+    assert_int_equal(len, 0);
+    oca_grpc_deframer_free(&d);
+    /* A bomb stops at the limit: 64 MiB of zeros in a few KiB. */
+    char *zeros = calloc(1, (size_t)64 << 20);
+    struct oca_buf z = { 0 };
+    zstd_bytes(zeros, (size_t)64 << 20, 0, &z);
+    free(zeros);
+    assert_true(z.len < (16 << 10));
+    oca_buf_reset(&wire);
+    frame(&wire, 1, z.data, z.len);
+    assert_int_equal(zstd_deframe(&wire, 4 << 20, &d, &m, &len, &why), -OCA_GRPC_RESOURCE_EXHAUSTED);
+    assert_non_null(strstr(why, "after decompression larger than max (4194304)"));
+    assert_true(d.out_cap <= (4 << 20) + 1);
+    oca_grpc_deframer_free(&d);
+    /* The same, streamed with no declared size, is stopped as it grows. */
+    oca_buf_reset(&z);
+    zstd_bytes(plain, 300000, 20, &z);
+    oca_buf_reset(&wire);
+    frame(&wire, 1, z.data, z.len);
+    assert_int_equal(zstd_deframe(&wire, 299999, &d, &m, &len, &why), -OCA_GRPC_RESOURCE_EXHAUSTED);
+    assert_true(d.out_cap <= 300000);
+    oca_grpc_deframer_free(&d);
+    /* A frame asking for a 128 MiB window. */
+    oca_buf_reset(&z);
+    zstd_bytes(plain, 1000, 27, &z);
+    oca_buf_reset(&wire);
+    frame(&wire, 1, z.data, z.len);
+    assert_int_equal(zstd_deframe(&wire, 4 << 20, &d, &m, &len, &why), -OCA_GRPC_RESOURCE_EXHAUSTED);
+    assert_non_null(strstr(why, "window larger than 8388608"));
+    oca_grpc_deframer_free(&d);
+    /* Truncated, corrupt, and gzip sent as zstd: INTERNAL. */
+    oca_buf_reset(&z);
+    zstd_bytes(plain, 5000, 0, &z);
+    oca_buf_reset(&wire);
+    frame(&wire, 1, z.data, z.len - 4);
+    assert_int_equal(zstd_deframe(&wire, 10000, &d, &m, &len, &why), -OCA_GRPC_INTERNAL);
+    assert_non_null(strstr(why, "truncated zstd data"));
+    oca_grpc_deframer_free(&d);
+    z.data[0] ^= 1;
+    oca_buf_reset(&wire);
+    frame(&wire, 1, z.data, z.len);
+    assert_int_equal(zstd_deframe(&wire, 10000, &d, &m, &len, &why), -OCA_GRPC_INTERNAL);
+    assert_non_null(strstr(why, "failed to decompress"));
+    oca_grpc_deframer_free(&d);
+    oca_buf_reset(&z);
+    gzip_bytes(plain, 5000, &z);
+    oca_buf_reset(&wire);
+    frame(&wire, 1, z.data, z.len);
+    assert_int_equal(zstd_deframe(&wire, 10000, &d, &m, &len, &why), -OCA_GRPC_INTERNAL);
+    oca_grpc_deframer_free(&d);
+    oca_buf_free(&z);
+    oca_buf_free(&wire);
+    free(plain);
 }
 
 static void test_deframer_chunkings(void **state)
@@ -409,6 +532,40 @@ static void test_gzip_message_and_metadata(void **state)
     stop(&f);
 }
 
+static void test_zstd_message(void **state)
+{
+    (void)state;
+    struct fixture f;
+    start(&f, 0);
+    struct nt_h2 h;
+    assert_true(nt_h2_connect(&h, &f.t.loop, oca_http_server_port(f.t.srv)));
+    char plain[5000];
+    for (size_t i = 0; i < sizeof(plain); i++)
+        plain[i] = (char)('a' + i % 7);
+    struct oca_buf z = { 0 }, wire = { 0 };
+    zstd_bytes(plain, sizeof(plain), 0, &z);
+    frame(&wire, 1, z.data, z.len);
+    const char *hdrs[] = { "content-type", "application/grpc", "grpc-encoding", "zstd", NULL };
+    struct nt_h2_stream *st = call(&h, "/test.Echo/Unary", &wire, 7, hdrs);
+    assert_int_equal(grpc_status(st), 0);
+    assert_int_equal(f.echo.messages, 1);
+    assert_int_equal(st->body.len, 5 + sizeof(plain));
+    assert_memory_equal(st->body.data + 5, plain, sizeof(plain));
+    /* Corrupt zstd ends the call with INTERNAL, as corrupt gzip does. */
+    z.data[z.len / 2] ^= 0x55;
+    z.data[z.len / 2 + 1] ^= 0x55;
+    z.data[1] ^= 0x55;
+    oca_buf_reset(&wire);
+    frame(&wire, 1, z.data, z.len);
+    st = call(&h, "/test.Echo/Unary", &wire, wire.len, hdrs);
+    assert_int_equal(grpc_status(st), OCA_GRPC_INTERNAL);
+    assert_int_equal(f.echo.messages, 1);
+    oca_buf_free(&z);
+    oca_buf_free(&wire);
+    nt_h2_close(&h);
+    stop(&f);
+}
+
 /* Messages taken from the call (identity ones in one DATA frame, then gzip ones) keep their bytes
  * after the call has moved on to the next message. */
 static void test_taken_messages_stay_intact(void **state)
@@ -498,7 +655,7 @@ static void test_unknown_method_and_encoding(void **state)
     const char *hdrs[] = { "content-type", "application/grpc", "grpc-encoding", "snappy", NULL };
     st = call(&h, "/test.Echo/Unary", &wire, wire.len, hdrs);
     assert_int_equal(grpc_status(st), OCA_GRPC_UNIMPLEMENTED);
-    assert_true(nt_has_line(&st->headers, "grpc-accept-encoding: identity,gzip\n"));
+    assert_true(nt_has_line(&st->headers, "grpc-accept-encoding: identity,gzip,zstd\n"));
     const char *bad_timeout[] = { "content-type", "application/grpc", "grpc-timeout", "soon", NULL };
     st = call(&h, "/test.Echo/Unary", &wire, wire.len, bad_timeout);
     assert_int_equal(grpc_status(st), OCA_GRPC_INTERNAL);
@@ -708,9 +865,11 @@ int main(void)
         cmocka_unit_test(test_deframer_chunkings),
         cmocka_unit_test(test_deframer_errors),
         cmocka_unit_test(test_deframer_gzip_and_bomb),
+        cmocka_unit_test(test_deframer_zstd),
         cmocka_unit_test(test_timeout_and_percent),
         cmocka_unit_test(test_unary_split_and_batched),
         cmocka_unit_test(test_gzip_message_and_metadata),
+        cmocka_unit_test(test_zstd_message),
         cmocka_unit_test(test_taken_messages_stay_intact),
         cmocka_unit_test(test_oversize_message),
         cmocka_unit_test(test_unknown_method_and_encoding),

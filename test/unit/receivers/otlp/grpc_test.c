@@ -1,5 +1,5 @@
 /* Tests of receivers/otlp/grpc.c with an nghttp2 client on real loopback sockets: Export OK for
- * every signal (plain and gzip, both listeners) with the request downstream; bad data is
+ * every signal (plain, gzip and zstd, both listeners) with the request downstream; bad data is
  * INVALID_ARGUMENT; pipeline and budget refusals are UNAVAILABLE with a RetryInfo and count their
  * items as refused; RESOURCE_EXHAUSTED for what cannot fit or is over max_recv_msg_size_mib;
  * UNIMPLEMENTED for a signal without pipeline; include_metadata keeps the metadata. */
@@ -78,11 +78,12 @@ static void test_export_ok_for_every_signal(void **state)
     struct h_rx h;
     h_start(&h, grpc_yaml, 0);
     const char *jsons[] = { NULL, h_metrics_json, h_logs_json };
+    const int codings[] = { H_PLAIN, H_GZIP, H_ZSTD };
     for (int sig = 0; sig < OCA_SIGNAL_COUNT; sig++) {
         size_t len;
         uint8_t *msg = sig == OCA_SIGNAL_TRACES ? h_traces_proto(3, &len) : proto_of((enum oca_signal)sig, jsons[sig], &len);
         struct h_grpc g;
-        h_grpc_call(&h.loop, h_port(&h, 0), paths[sig], msg, len, sig == OCA_SIGNAL_METRICS, NULL, &g);
+        h_grpc_call(&h.loop, h_port(&h, 0), paths[sig], msg, len, codings[sig], NULL, &g);
         assert_int_equal(g.http_status, 200);
         assert_int_equal(g.grpc_status, 0);
         assert_memory_equal(g.content_type, "application/grpc", 16);
@@ -100,6 +101,8 @@ static void test_export_ok_for_every_signal(void **state)
                         "héllo");
     assert_memory_equal(h.fake.got[2]->client.addr, "127.0.0.1:", 10);
     assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_TRACES], 3);
+    assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_METRICS], 2);
+    assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_LOGS], 1);
     h_stop(&h);
 }
 
@@ -128,12 +131,13 @@ static void test_raw_when_the_consumer_takes_it(void **state)
     h_start(&h, grpc_yaml, 0);
     h.fake.base.takes_raw = true;
     const char *jsons[] = { NULL, h_metrics_json, h_logs_json };
+    const int codings[] = { H_PLAIN, H_GZIP, H_ZSTD };
     const size_t want[] = { 3, 2, 1 };
     for (int sig = 0; sig < OCA_SIGNAL_COUNT; sig++) {
         size_t len;
         uint8_t *msg = sig == OCA_SIGNAL_TRACES ? h_traces_proto(3, &len) : proto_of((enum oca_signal)sig, jsons[sig], &len);
         struct h_grpc g;
-        h_grpc_call(&h.loop, h_port(&h, 0), paths[sig], msg, len, sig == OCA_SIGNAL_METRICS, NULL, &g);
+        h_grpc_call(&h.loop, h_port(&h, 0), paths[sig], msg, len, codings[sig], NULL, &g);
         assert_int_equal(g.grpc_status, 0);
         oca_buf_free(&g.data);
         assert_int_equal(h.fake.n, (size_t)sig + 1);

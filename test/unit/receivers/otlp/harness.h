@@ -15,6 +15,7 @@
 #include <nghttp2/nghttp2.h>
 #include <uv.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "base/arena.h"
 #include "base/budget.h"
@@ -376,6 +377,35 @@ static H_UNUSED uint8_t *h_compress(const void *data, size_t len, int window_bit
     return out;
 }
 
+/* zstd of len bytes, with a checksum as Go's encoder writes it; free with free(). window_log 0: one
+ * frame that declares its size (libzstd's one-shot compression); otherwise a streamed frame of
+ * that window and no declared size, as a streaming encoder (Go's, for any body over one block)
+ * writes it. */
+static H_UNUSED uint8_t *h_zstd(const void *data, size_t len, int window_log, size_t *out_len)
+{
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    assert_non_null(c);
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)));
+    if (window_log)
+        assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_log)));
+    size_t cap = ZSTD_compressBound(len) + 64;
+    uint8_t *out = malloc(cap);
+    ZSTD_outBuffer o = { out, cap, 0 };
+    ZSTD_inBuffer in = { data, len, 0 };
+    /* A first step that only continues leaves the size unknown, so the window stays as set. */
+    if (window_log)
+        while (in.pos < in.size)
+            assert_false(ZSTD_isError(ZSTD_compressStream2(c, &o, &in, ZSTD_e_continue)));
+    size_t left;
+    do {
+        left = ZSTD_compressStream2(c, &o, &in, ZSTD_e_end);
+        assert_false(ZSTD_isError(left));
+    } while (left != 0);
+    ZSTD_freeCCtx(c);
+    *out_len = o.pos;
+    return out;
+}
+
 /* Serialised requests of each signal with n items (spans named "span-<i>", gauge points, log
  * bodies), in protobuf; free with free(). */
 static H_UNUSED uint8_t *h_traces_proto(size_t n, size_t *len)
@@ -539,24 +569,29 @@ static H_UNUSED bool h_grpc_finished(void *arg)
 static H_UNUSED void h_grpc_closed(uv_handle_t *hd) { ((struct h_grpc *)hd->data)->closed = true; }
 static H_UNUSED bool h_grpc_is_closed(void *arg) { return ((struct h_grpc *)arg)->closed; }
 
-/* Starts one unary call of path with msg (framed here, uncompressed unless gzip_msg) and extra
+/* How h_grpc_begin sends its message: H_GZIP is true, so a bool says plain or gzip. */
+enum { H_PLAIN = 0, H_GZIP = 1, H_ZSTD = 2 };
+
+/* Starts one unary call of path with msg (framed here, compressed as coding says) and extra
  * headers (name, value pairs, NULL-terminated); h_grpc_end waits for the stream to close. */
 static H_UNUSED void h_grpc_begin(uv_loop_t *loop, uint16_t port, const char *path, const uint8_t *msg, size_t len,
-                                  bool gzip_msg, const char *const *extra, struct h_grpc *g)
+                                  int coding, const char *const *extra, struct h_grpc *g)
 {
     memset(g, 0, sizeof(*g));
     g->grpc_status = -1;
     size_t body_len = len;
     uint8_t *body = NULL;
-    if (gzip_msg)
+    if (coding == H_GZIP)
         body = h_compress(msg, len, 31, &body_len);
+    else if (coding == H_ZSTD)
+        body = h_zstd(msg, len, 0, &body_len);
     uint8_t *framed = malloc(body_len + 5);
-    framed[0] = gzip_msg ? 1 : 0;
+    framed[0] = body ? 1 : 0;
     framed[1] = (uint8_t)(body_len >> 24);
     framed[2] = (uint8_t)(body_len >> 16);
     framed[3] = (uint8_t)(body_len >> 8);
     framed[4] = (uint8_t)body_len;
-    memcpy(framed + 5, gzip_msg ? body : msg, body_len);
+    memcpy(framed + 5, body ? body : msg, body_len);
     free(body);
     g->req = framed;
     g->req_len = body_len + 5;
@@ -583,8 +618,8 @@ static H_UNUSED void h_grpc_begin(uv_loop_t *loop, uint16_t port, const char *pa
     H_NV(":path", path);
     H_NV("content-type", "application/grpc");
     H_NV("te", "trailers");
-    if (gzip_msg)
-        H_NV("grpc-encoding", "gzip");
+    if (coding)
+        H_NV("grpc-encoding", coding == H_GZIP ? "gzip" : "zstd");
     for (size_t i = 0; extra && extra[i] && n < 14; i += 2)
         H_NV(extra[i], extra[i + 1]);
 #undef H_NV
@@ -615,9 +650,9 @@ static H_UNUSED void h_grpc_end(uv_loop_t *loop, struct h_grpc *g)
 
 /* h_grpc_begin, then h_grpc_end. */
 static H_UNUSED void h_grpc_call(uv_loop_t *loop, uint16_t port, const char *path, const uint8_t *msg, size_t len,
-                                 bool gzip_msg, const char *const *extra, struct h_grpc *g)
+                                 int coding, const char *const *extra, struct h_grpc *g)
 {
-    h_grpc_begin(loop, port, path, msg, len, gzip_msg, extra, g);
+    h_grpc_begin(loop, port, path, msg, len, coding, extra, g);
     h_grpc_end(loop, g);
 }
 

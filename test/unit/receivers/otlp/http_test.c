@@ -1,7 +1,7 @@
 /* Tests of receivers/otlp/http.c over real loopback sockets and raw HTTP/1.1: 200 for protobuf,
- * JSON, gzip, deflate, chunked and empty requests with the request downstream; 400 with a Status
- * (bad protobuf, bad JSON naming the path, unknown encoding); 404, 405, 415; 413 by length, after
- * inflating (a gzip bomb) and by budget; 503 + Retry-After from the pipeline and the budget (items
+ * JSON, gzip, deflate, zstd, chunked and empty requests with the request downstream; 400 with a
+ * Status (bad protobuf, bad JSON naming the path, unknown encoding); 404, 405, 415; 413 by length,
+ * after decompressing (gzip and zstd bombs) and by budget; 503 + Retry-After from the pipeline and the budget (items
  * counted as refused); CORS; metadata; the budget back to zero once everything is released. */
 #include "harness.h"
 
@@ -86,8 +86,15 @@ static void test_protobuf_raw_when_the_consumer_takes_it(void **state)
                        gz, zlen, &r));
     assert_int_equal(r.status, 200);
     h_resp_free(&r);
-    assert_int_equal(h.fake.n, 2);
-    for (size_t k = 0; k < 2; k++) {
+    size_t zslen;
+    uint8_t *zs = h_zstd(wire, len, 0, &zslen);
+    assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/traces", "application/x-protobuf", "Content-Encoding: zstd\r\n",
+                       zs, zslen, &r));
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    free(zs);
+    assert_int_equal(h.fake.n, 3);
+    for (size_t k = 0; k < 3; k++) {
         struct oca_batch *b = h.fake.got[k];
         assert_null(b->msg);
         assert_int_equal(b->items, 3);
@@ -102,9 +109,9 @@ static void test_protobuf_raw_when_the_consumer_takes_it(void **state)
                        strlen(h_metrics_json), &r));
     assert_int_equal(r.status, 200);
     h_resp_free(&r);
-    assert_int_equal(h.fake.n, 3);
-    assert_non_null(h.fake.got[2]->msg);
-    assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_TRACES], 6);
+    assert_int_equal(h.fake.n, 4);
+    assert_non_null(h.fake.got[3]->msg);
+    assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_TRACES], 9);
     free(gz);
     free(wire);
     h_stop(&h);
@@ -128,7 +135,7 @@ static void test_json_200_with_charset_and_json_response(void **state)
     h_stop(&h);
 }
 
-static void test_gzip_and_deflate_bodies(void **state)
+static void test_gzip_deflate_and_zstd_bodies(void **state)
 {
     (void)state;
     struct h_rx h;
@@ -147,8 +154,15 @@ static void test_gzip_and_deflate_bodies(void **state)
     assert_int_equal(r.status, 200);
     h_resp_free(&r);
     free(zl);
-    assert_int_equal(h.fake.n, 2);
-    for (size_t i = 0; i < 2; i++) {
+    uint8_t *zs = h_zstd(h_logs_json, strlen(h_logs_json), 0, &zlen);
+    assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/logs", "application/json", "Content-Encoding: zstd\r\n", zs,
+                       zlen, &r));
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    free(zs);
+    assert_int_equal(h.fake.n, 3);
+    assert_int_equal(h.counters.items[OCA_EDGE_ACCEPTED][OCA_SIGNAL_LOGS], 3);
+    for (size_t i = 0; i < 3; i++) {
         const Opentelemetry__Proto__Common__V1__AnyValue *body =
             h.fake.got[i]->logs->resource_logs[0]->scope_logs[0]->log_records[0]->body;
         assert_string_equal(body->string_value, "héllo");
@@ -323,6 +337,22 @@ static void test_413_by_length_and_after_decompression(void **state)
     assert_true(oca_budget_peak() <= (64 << 10) + 1);
     h_resp_free(&r);
     free(bomb);
+    /* A zstd bomb likewise: its buffer stops at the limit, and libzstd's window (charged too) can
+     * have been written no further than the bytes made plus a block in and out. */
+    bomb_src = calloc(1, bomb_raw);
+    bomb = h_zstd(bomb_src, bomb_raw, 0, &zlen);
+    free(bomb_src);
+    assert_true(zlen < (4 << 10));
+    oca_budget_reset_stats();
+    assert_true(h_post(&h.loop, port, "/v1/traces", "application/x-protobuf", "Content-Encoding: zstd\r\n", bomb,
+                       zlen, &r));
+    assert_int_equal(r.status, 413);
+    st = status_of(&r, false);
+    assert_non_null(strstr(st->message, "max_request_body_size"));
+    google__rpc__status__free_unpacked(st, NULL);
+    assert_true(oca_budget_peak() <= 2 * ((64 << 10) + 1) + 2 * ZSTD_BLOCKSIZE_MAX);
+    h_resp_free(&r);
+    free(bomb);
 
     /* The same limit holds for chunked bodies with no length. */
     char head[] = "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
@@ -421,6 +451,13 @@ static void test_503_while_the_budget_is_spent_then_200(void **state)
     h_resp_free(&r);
     free(gz);
     assert_int_equal(h.counters.items[OCA_EDGE_REFUSED][OCA_SIGNAL_TRACES], 40);
+    uint8_t *zs = h_zstd(wire, len, 0, &zlen);
+    assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/traces", "application/x-protobuf", "Content-Encoding: zstd\r\n",
+                       zs, zlen, &r));
+    assert_int_equal(r.status, 503);
+    h_resp_free(&r);
+    free(zs);
+    assert_int_equal(h.counters.items[OCA_EDGE_REFUSED][OCA_SIGNAL_TRACES], 60);
     assert_true(h_post(&h.loop, h_port(&h, 0), "/v1/logs", "application/json", NULL, h_logs_json,
                        strlen(h_logs_json), &r));
     assert_int_equal(r.status, 503);
@@ -563,7 +600,7 @@ int main(void)
         cmocka_unit_test(test_protobuf_200_and_the_batch_downstream),
         cmocka_unit_test(test_protobuf_raw_when_the_consumer_takes_it),
         cmocka_unit_test(test_json_200_with_charset_and_json_response),
-        cmocka_unit_test(test_gzip_and_deflate_bodies),
+        cmocka_unit_test(test_gzip_deflate_and_zstd_bodies),
         cmocka_unit_test(test_chunked_and_empty_requests),
         cmocka_unit_test(test_bad_protobuf_is_400_with_a_status),
         cmocka_unit_test(test_bad_json_is_400_naming_the_path),
