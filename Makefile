@@ -118,7 +118,7 @@ test-fuzz-smoke: $(FUZZ_BIN)
 
 # The benchmark (test/bench/): a payload generator and the protobuf-c decode bound, always built
 # optimised from the plain library. `make bench` prints the table; the smoke run checks the counts.
-BENCH_BIN := build/bench/gen build/bench/decode build/bench/oc_load build/bench/prom_gen
+BENCH_BIN := build/bench/gen build/bench/decode build/bench/oc_load build/bench/prom_gen build/bench/compress
 build/bench/%: test/bench/%.c build/libocagent.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Wno-missing-prototypes -o $@ $< build/libocagent.a $(LDLIBS)

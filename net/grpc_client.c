@@ -269,9 +269,10 @@ static void format_timeout(int64_t ns, char *out, size_t cap)
     }
 }
 
-/* Starts the call whose framed body is in call (its copy, or its prefix and the caller's pieces). */
+/* Starts the call whose framed body is in call (its copy, or its prefix and the caller's pieces),
+ * compressed with encoding (NULL: identity). */
 static int start_call(struct oca_http_client *c, const char *base_url, const char *path,
-                      const struct oca_http_header *md, size_t n_md, bool compressed, int64_t timeout_ns,
+                      const struct oca_http_header *md, size_t n_md, const char *encoding, int64_t timeout_ns,
                       struct call *call)
 {
     size_t bl = strlen(base_url);
@@ -286,8 +287,8 @@ static int start_call(struct oca_http_client *c, const char *base_url, const cha
     h[n++] = (struct oca_http_header)HDR("te", "trailers");
     h[n++] = (struct oca_http_header)HDR("grpc-accept-encoding", "identity,gzip");
     h[n++] = (struct oca_http_header)HDR("user-agent", "grpc-c-ocagent/" OCA_VERSION);
-    if (compressed)
-        h[n++] = (struct oca_http_header)HDR("grpc-encoding", "gzip");
+    if (encoding)
+        h[n++] = (struct oca_http_header){ "grpc-encoding", 13, encoding, strlen(encoding) };
     if (timeout_ns > 0) {
         format_timeout(timeout_ns, timeout, sizeof(timeout));
         h[n++] = (struct oca_http_header){ "grpc-timeout", 12, timeout, strlen(timeout) };
@@ -318,12 +319,12 @@ int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *
     call->done = done;
     call->arg = arg;
     bool compressed = frame(msg, msg_len, coding, &call->body, &call->body_len);
-    return start_call(c, base_url, path, md, n_md, compressed, timeout_ns, call);
+    return start_call(c, base_url, path, md, n_md, compressed ? "gzip" : NULL, timeout_ns, call);
 }
 
 int oca_grpc_unary_pieces(struct oca_http_client *c, const char *base_url, const char *path,
                           const struct oca_http_header *md, size_t n_md, const struct oca_slice *msg, size_t n,
-                          bool gzipped, int64_t timeout_ns, oca_grpc_done_cb done, void *arg)
+                          const char *encoding, int64_t timeout_ns, oca_grpc_done_cb done, void *arg)
 {
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
@@ -332,11 +333,11 @@ int oca_grpc_unary_pieces(struct oca_http_client *c, const char *base_url, const
     struct call *call = oca_xcalloc(1, sizeof(*call));
     call->done = done;
     call->arg = arg;
-    write_prefix(call->prefix, len, gzipped);
+    write_prefix(call->prefix, len, encoding != NULL);
     call->pieces = oca_xmalloc((n + 1) * sizeof(*call->pieces));
     call->pieces[0] = (struct oca_slice){ call->prefix, sizeof(call->prefix) };
     if (n)
         memcpy(call->pieces + 1, msg, n * sizeof(*msg));
     call->n_pieces = n + 1;
-    return start_call(c, base_url, path, md, n_md, gzipped, timeout_ns, call);
+    return start_call(c, base_url, path, md, n_md, encoding, timeout_ns, call);
 }

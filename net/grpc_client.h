@@ -59,14 +59,15 @@ int oca_grpc_unary(struct oca_http_client *c, const char *base_url, const char *
 /* The gRPC length prefix's size: a compressed flag and a 4-byte length. */
 #define OCA_GRPC_PREFIX_LEN 5
 
-/* As oca_grpc_unary with coding IDENTITY or GZIPPED (gzipped), without copying the message: it is
+/* As oca_grpc_unary with coding IDENTITY (encoding NULL) or the message already compressed with
+ * encoding (its grpc-encoding name: "gzip", "zstd"), without copying the message: it is
  * the concatenation of the n pieces of msg, which stay the caller's, borrowed until done has run
  * (or until the return when that is not OCA_OK); the array itself is copied. The length prefix
  * goes out as a piece of its own, so an exporter's encoding, or a raw batch's segments where they
  * lie, are what is sent (the push exporter's jobs: exporterhelper/push.h). */
 int oca_grpc_unary_pieces(struct oca_http_client *c, const char *base_url, const char *path,
                           const struct oca_http_header *md, size_t n_md, const struct oca_slice *msg, size_t n,
-                          bool gzipped, int64_t timeout_ns, oca_grpc_done_cb done, void *arg);
+                          const char *encoding, int64_t timeout_ns, oca_grpc_done_cb done, void *arg);
 
 /* Reads a unary response: body (the HTTP/2 DATA bytes) and the headers and trailers of r, into res
  * (which points into body and r, and into scratch for decompressed or decoded parts; scratch must

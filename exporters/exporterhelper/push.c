@@ -13,6 +13,7 @@
 #include "base/errors.h"
 #include "base/mem.h"
 #include "codec/gzip.h"
+#include "codec/zstd.h"
 #include "config/diag.h"
 
 static bool is_token_char(unsigned char c)
@@ -42,9 +43,15 @@ bool oca_push_headers_ok(const struct oca_strmap *headers, char *why, size_t why
 
 const struct oca_enum_name oca_push_compression_names[] = {
     { "gzip", OCA_PUSH_GZIP },
+    { "zstd", OCA_PUSH_ZSTD },
     { "none", OCA_PUSH_NONE },
     { NULL, 0 },
 };
+
+const char *oca_push_compression_token(enum oca_push_compression c)
+{
+    return c == OCA_PUSH_GZIP ? "gzip" : c == OCA_PUSH_ZSTD ? "zstd" : NULL;
+}
 
 int oca_push_exporter_validate(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
                                const struct oca_exporter_helper_config *helper, struct oca_diag *diag)
@@ -143,8 +150,8 @@ static void job_work(uv_work_t *w)
 {
     struct oca_push_job *job = w->data;
     job->err = job->ops->encode(job->exporter, job, job->why, sizeof(job->why));
-    /* gzip reserves deflateBound (about the input's size) and growth doubles: give back what the
-     * encoding did not use, so the attempt holds its bytes and little more. */
+    /* Compression reserves its bound (about the input's size) and growth doubles: give back what
+     * the encoding did not use, so the attempt holds its bytes and little more. */
     if (job->body.cap > job->body.len + job->body.len / 8 + 4096) {
         job->body.data = oca_xrealloc(job->body.data, job->body.len + 1);
         job->body.cap = job->body.len + 1;
@@ -182,12 +189,13 @@ static void job_encoded(uv_work_t *w, int status)
 }
 
 /* The bytes an attempt's encoding is expected to take: none for a raw batch sent as it is (a
- * raw-only batch reaches only exporters that send it so), else its protobuf size (gzip output is
- * smaller; decoded structs take 4-9 times their wire size, so a quarter of their charge). */
-static size_t encoding_estimate(const struct oca_batch *b, bool gzip)
+ * raw-only batch reaches only exporters that send it so), else its protobuf size (compressed
+ * output is smaller; decoded structs take 4-9 times their wire size, so a quarter of their
+ * charge). */
+static size_t encoding_estimate(const struct oca_batch *b, enum oca_push_compression compression)
 {
     if (b->n_raw > 0)
-        return gzip ? b->raw_len : 0;
+        return compression != OCA_PUSH_NONE ? b->raw_len : 0;
     return b->charged / 4 + 1;
 }
 
@@ -214,8 +222,8 @@ static bool reserve(struct oca_push_job *job)
 }
 
 void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_ops *ops, void *exporter,
-                        enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, bool gzip,
-                        struct oca_send_attempt *attempt)
+                        enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
+                        enum oca_push_compression compression, struct oca_send_attempt *attempt)
 {
     struct oca_push_job *job = oca_xcalloc(1, sizeof(*job));
     job->px = px;
@@ -224,10 +232,10 @@ void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_
     job->sig = sig;
     job->batch = batch;
     job->timeout_ns = timeout_ns;
-    job->gzip = gzip;
+    job->compression = compression;
     job->attempt = attempt;
     job->work.data = job;
-    job->estimate = encoding_estimate(batch, gzip);
+    job->estimate = encoding_estimate(batch, compression);
     if (job->estimate > 0 && (px->waiting || !reserve(job))) {
         if (px->waiting_tail)
             px->waiting_tail->next = job;
@@ -290,19 +298,21 @@ static void end_msg(struct oca_push_job *job)
     job->ends[job->n_msgs++] = job->n_pieces;
 }
 
-static void gzip_parts(struct oca_push_job *job, const struct oca_slice *parts, size_t n)
+static void compress_parts(struct oca_push_job *job, const struct oca_slice *parts, size_t n)
 {
     size_t off = job->body.len;
-    if (!oca_gzipv(parts, n, OCA_GZIP_LEVEL, &job->body))
-        abort();    /* zlib could not allocate its state */
+    bool ok = job->compression == OCA_PUSH_ZSTD ? oca_zstdv(parts, n, OCA_ZSTD_LEVEL, &job->body)
+                                                : oca_gzipv(parts, n, OCA_GZIP_LEVEL, &job->body);
+    if (!ok)
+        abort();    /* the library could not allocate its state */
     add_body_piece(job, off);
 }
 
 void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len)
 {
-    if (job->gzip) {
+    if (job->compression != OCA_PUSH_NONE) {
         struct oca_slice part = { msg, len };
-        gzip_parts(job, &part, 1);
+        compress_parts(job, &part, 1);
     } else {
         size_t off = job->body.len;
         body_reserve(&job->body, len);
@@ -317,7 +327,7 @@ void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len)
 
 void oca_push_job_add_buf(struct oca_push_job *job, struct oca_buf *msg)
 {
-    if (job->body.len == 0 && !job->gzip && msg->data) {
+    if (job->body.len == 0 && job->compression == OCA_PUSH_NONE && msg->data) {
         oca_buf_free(&job->body);
         job->body = *msg;
         *msg = (struct oca_buf){ 0 };
@@ -332,7 +342,7 @@ void oca_push_job_add_buf(struct oca_push_job *job, struct oca_buf *msg)
 void oca_push_job_add_message(struct oca_push_job *job, const ProtobufCMessage *msg)
 {
     size_t n = protobuf_c_message_get_packed_size(msg);
-    if (job->gzip) {
+    if (job->compression != OCA_PUSH_NONE) {
         uint8_t *packed = oca_xmalloc(n ? n : 1);
         protobuf_c_message_pack(msg, packed);
         oca_push_job_add(job, packed, n);
@@ -354,8 +364,8 @@ void oca_push_job_add_batch(struct oca_push_job *job)
         oca_push_job_add_message(job, b->msg);
         return;
     }
-    if (job->gzip) {
-        gzip_parts(job, b->raw, b->n_raw);
+    if (job->compression != OCA_PUSH_NONE) {
+        compress_parts(job, b->raw, b->n_raw);
     } else {
         /* The segments are sent where they lie: the helper holds the batch until the attempt
          * ends, and it is read-only meanwhile. */

@@ -20,9 +20,13 @@
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 
-/* The compression key every push exporter has (each its own default): "gzip" or "none". */
-enum oca_push_compression { OCA_PUSH_GZIP, OCA_PUSH_NONE };
+/* The compression key every push exporter has (each its own default): "gzip", "zstd" or "none",
+ * as the Collector's (which also has snappy, zlib, deflate and lz4). */
+enum oca_push_compression { OCA_PUSH_NONE, OCA_PUSH_GZIP, OCA_PUSH_ZSTD };
 extern const struct oca_enum_name oca_push_compression_names[];
+
+/* The coding's name in Content-Encoding and grpc-encoding ("gzip", "zstd"), NULL for none. */
+const char *oca_push_compression_token(enum oca_push_compression c);
 
 /* The exporter embeds one as its first member, so that self->state points at both. */
 struct oca_push_exporter {
@@ -111,7 +115,7 @@ struct oca_push_job {
     enum oca_signal sig;
     const struct oca_batch *batch;      /* the helper's reference, until the attempt ends */
     int64_t timeout_ns;
-    bool gzip;                          /* messages are gzipped at OCA_GZIP_LEVEL as they are added */
+    enum oca_push_compression compression;  /* of each message as it is added */
     struct oca_send_attempt *attempt;
     struct oca_buf body;                /* the bytes encode wrote */
     struct oca_push_piece *pieces;      /* of every message, in order */
@@ -127,34 +131,34 @@ struct oca_push_job {
 };
 
 /* Starts an attempt (from the exporter's oca_exporter_ops send): ops->encode on the pool, each
- * message gzipped at OCA_GZIP_LEVEL when gzip, then ops->send on the loop thread. An attempt that
- * cannot start (the pool refuses it), whose work is cancelled or whose client is gone ends as
+ * message compressed as compression says (gzip at OCA_GZIP_LEVEL, zstd at OCA_ZSTD_LEVEL), then
+ * ops->send on the loop thread. An attempt that cannot start (the pool refuses it), whose work is cancelled or whose client is gone ends as
  * OCA_ERR_SHUTTING_DOWN.
  *
- * An attempt that will make an encoding (gzip, or a batch of decoded structs; a raw batch sent as
- * it is makes none) first reserves its expected size in the memory budget (the batch's wire size),
+ * An attempt that will make an encoding (compressed, or a batch of decoded structs; a raw batch
+ * sent as it is makes none) first reserves its expected size in the memory budget (the batch's wire size),
  * refusably: while the budget is spent it waits until another of this exporter's encodings ends,
  * so that encodings add at most one to a full budget instead of num_consumers. The first is never
  * held back, so the queue always drains. */
 void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_ops *ops, void *exporter,
-                        enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns, bool gzip,
-                        struct oca_send_attempt *attempt);
+                        enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
+                        enum oca_push_compression compression, struct oca_send_attempt *attempt);
 
-/* Thread pool, inside encode: appends one message of len bytes (gzipped when the job says so),
+/* Thread pool, inside encode: appends one message of len bytes (compressed as the job says),
  * copied from msg, which stays the caller's. */
 void oca_push_job_add(struct oca_push_job *job, const uint8_t *msg, size_t len);
 
 /* Thread pool, inside encode: as oca_push_job_add of msg's bytes, and msg is left empty. The first
- * message of a job without gzip takes msg's memory instead of a copy (an encoder that
+ * message of an uncompressed job takes msg's memory instead of a copy (an encoder that
  * writes into an oca_buf, as JSON ones do, then costs no second copy). */
 void oca_push_job_add_buf(struct oca_push_job *job, struct oca_buf *msg);
 
 /* Thread pool, inside encode: appends msg's protobuf encoding as one message, packed straight into
- * the body (when gzip, a packed copy lives for the compression only). */
+ * the body (when compressed, a packed copy lives for the compression only). */
 void oca_push_job_add_message(struct oca_push_job *job, const ProtobufCMessage *msg);
 
 /* Thread pool, inside encode: appends the job's batch as one message, its OTLP request in
- * protobuf: a batch's raw bytes as its segments (no copy) or gzipped from them, decoded structs
+ * protobuf: a batch's raw bytes as its segments (no copy) or compressed from them, decoded structs
  * packed as oca_push_job_add_message does. */
 void oca_push_job_add_batch(struct oca_push_job *job);
 

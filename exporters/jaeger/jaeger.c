@@ -43,7 +43,7 @@ static const struct oca_field jaeger_fields[] = {
                           "tls.insecure is true."),
     OCA_FIELD_STRING_MAP(struct jaeger_config, headers, "gRPC metadata sent with every call."),
     OCA_FIELD_ENUM(struct jaeger_config, compression, "none", oca_push_compression_names,
-                   "Compression of the calls: gzip or none (the Collector's gRPC client default)."),
+                   "Compression of the calls (grpc-encoding); none is the Collector's gRPC client default."),
     OCA_EXPORTER_HELPER_FIELDS(struct jaeger_config, helper),
     OCA_FIELD_END,
 };
@@ -172,7 +172,8 @@ static void send_calls(void *exporter, struct oca_push_job *job)
         const struct oca_slice *msg = oca_push_job_pieces(job, i, &n);
         at->pending++;
         int err = oca_grpc_unary_pieces(jx->base.client, jx->base_url, POST_SPANS_PATH, jx->base.headers,
-                                        jx->base.n_headers, msg, n, job->gzip, job->timeout_ns, on_post_spans, at);
+                                        jx->base.n_headers, msg, n, oca_push_compression_token(job->compression),
+                                        job->timeout_ns, on_post_spans, at);
         if (err != OCA_OK) {
             at->pending--;
             merge_result(at, err, 0, "the gRPC client is closing");
@@ -191,7 +192,7 @@ static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *ba
 {
     struct jaeger_exporter *jx = exporter;
     oca_push_job_start(&jx->base, &jaeger_job_ops, jx, sig, batch, timeout_ns,
-                       jx->cfg->compression == OCA_PUSH_GZIP, attempt);
+                       jx->cfg->compression, attempt);
 }
 
 static void jaeger_destroy(struct oca_component *self)

@@ -109,7 +109,8 @@ static void send_call(void *exporter, struct oca_push_job *job)
     size_t n;
     const struct oca_slice *msg = oca_push_job_pieces(job, 0, &n);
     int err = oca_grpc_unary_pieces(x->base.client, x->url, export_paths[job->sig], x->base.headers,
-                                    x->base.n_headers, msg, n, job->gzip, job->timeout_ns, on_reply, job);
+                                    x->base.n_headers, msg, n, oca_push_compression_token(job->compression),
+                                    job->timeout_ns, on_reply, job);
     if (err != OCA_OK) {
         struct oca_send_result r = { .err = err, .message = oca_err_message(err) };
         oca_push_job_finish(job, &r);
@@ -125,7 +126,7 @@ static void otlp_grpc_send(void *exporter, enum oca_signal sig, struct oca_batch
 {
     struct otlp_grpc *x = exporter;
     oca_push_job_start(&x->base, &otlp_grpc_job_ops, x, sig, batch, timeout_ns,
-                       x->cfg->compression == OCA_PUSH_GZIP, attempt);
+                       x->cfg->compression, attempt);
 }
 
 static const struct oca_exporter_ops otlp_grpc_ops = { .send = otlp_grpc_send };

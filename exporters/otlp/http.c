@@ -200,7 +200,7 @@ static void otlp_http_send(void *exporter, enum oca_signal sig, struct oca_batch
         return;
     }
     oca_push_job_start(&x->base, &otlp_http_job_ops, x, sig, batch, timeout_ns,
-                       x->cfg->compression == OCA_PUSH_GZIP, attempt);
+                       x->cfg->compression, attempt);
 }
 
 static const struct oca_exporter_ops otlp_http_ops = { .send = otlp_http_send };
@@ -226,8 +226,8 @@ static int otlp_http_create(struct oca_component *self, struct oca_diag *diag)
     size_t n = 0;
     x->fixed[n++] = header("Content-Type", cfg->encoding == OCA_ENCODING_JSON ? "application/json" : "application/x-protobuf");
     x->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
-    if (cfg->compression == OCA_PUSH_GZIP)
-        x->fixed[n++] = header("Content-Encoding", "gzip");
+    if (oca_push_compression_token(cfg->compression))
+        x->fixed[n++] = header("Content-Encoding", oca_push_compression_token(cfg->compression));
     oca_push_exporter_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, x->fixed, n, &otlp_http_ops, x);
     self->state = x;
     return OCA_OK;

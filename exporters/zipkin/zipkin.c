@@ -168,7 +168,7 @@ static void zipkin_send(void *exporter, enum oca_signal sig, struct oca_batch *b
         return;
     }
     oca_push_job_start(&zx->base, &zipkin_job_ops, zx, sig, batch, timeout_ns,
-                       zx->cfg->compression == OCA_PUSH_GZIP, attempt);
+                       zx->cfg->compression, attempt);
 }
 
 static const struct oca_exporter_ops zipkin_ops = { .send = zipkin_send };
@@ -183,8 +183,8 @@ static int zipkin_create(struct oca_component *self, struct oca_diag *diag)
     zx->fixed[n++] =
         header("Content-Type", cfg->format == OCA_ZIPKIN_PROTO ? "application/x-protobuf" : "application/json");
     zx->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
-    if (cfg->compression == OCA_PUSH_GZIP)
-        zx->fixed[n++] = header("Content-Encoding", "gzip");
+    if (oca_push_compression_token(cfg->compression))
+        zx->fixed[n++] = header("Content-Encoding", oca_push_compression_token(cfg->compression));
     oca_push_exporter_init(&zx->base, self, &cfg->helper, &cfg->tls, &cfg->headers, zx->fixed, n, &zipkin_ops, zx);
     self->state = zx;
     return OCA_OK;

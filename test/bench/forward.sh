@@ -144,7 +144,7 @@ if [ "$SMOKE" = 1 ]; then
 fi
 
 tck=$(getconf CLK_TCK)
-for run in "gzip 8192" "none 8192" "none 1024"; do
+for run in "gzip 8192" "zstd 8192" "none 8192" "none 1024"; do
     set -- $run
     compression=$1; batch=$2
     LOAD_PIN=1

@@ -4,7 +4,11 @@
  * service.version and service.instance.id. Usage: gen OUTDIR; writes traces.pb (the protobuf
  * body), traces.grpc (the same with gRPC's 5-byte prefix) and traces.json (OTLP/JSON), and the
  * OpenCensus twin for test/bench/oc_load.c: oc-first.grpc (an OpenCensus ExportTraceServiceRequest
- * of the same spans with the Node, framed) and oc-next.grpc (the same without the Node). */
+ * of the same spans with the Node, framed) and oc-next.grpc (the same without the Node); and
+ * batch.pb, BATCH_REQUESTS such requests of spans all different, concatenated: what an exporter
+ * compresses when it forwards a batch of 8192 spans (h2load repeats one request, which a
+ * compressor with a long window, as zstd's, would find and make look cheap; build/bench/compress
+ * measures the codecs on this instead). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +28,7 @@ typedef Opentelemetry__Proto__Trace__V1__Span Span;
 #define SPANS 100
 #define ATTRS 10
 #define ATTR_LEN 20
+#define BATCH_REQUESTS 82
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 
@@ -208,7 +213,18 @@ int main(int argc, char **argv)
     oc.node = &node;
     uint8_t *oc_first = framed(&oc.base, &oc_first_len);
 
-    int rc = bench_write_file(argv[1], "traces.pb", grpc + 5, n) | bench_write_file(argv[1], "traces.grpc", grpc, n + 5) |
+    /* The batch: new spans (the generator goes on) in the same resource and scope. */
+    struct oca_buf batch = { 0 };
+    for (int r = 0; r < BATCH_REQUESTS; r++) {
+        for (size_t k = 0; k < SPANS; k++)
+            ss->spans[k] = make_span(a, k, UINT64_C(1700000000000000000) + (uint64_t)r * 1000000);
+        size_t len = protobuf_c_message_get_packed_size(&req.base);
+        oca_buf_reserve(&batch, len);
+        batch.len += protobuf_c_message_pack(&req.base, (uint8_t *)batch.data + batch.len);
+    }
+
+    int rc = bench_write_file(argv[1], "batch.pb", batch.data, batch.len) |
+             bench_write_file(argv[1], "traces.pb", grpc + 5, n) | bench_write_file(argv[1], "traces.grpc", grpc, n + 5) |
              bench_write_file(argv[1], "traces.json", json.data, json.len) |
              bench_write_file(argv[1], "oc-first.grpc", oc_first, oc_first_len) |
              bench_write_file(argv[1], "oc-next.grpc", oc_next, oc_next_len);
@@ -218,6 +234,7 @@ int main(int argc, char **argv)
     free(oc_first);
     free(oc_next);
     oca_buf_free(&json);
+    oca_buf_free(&batch);
     oca_arena_destroy(a);
     return rc;
 }

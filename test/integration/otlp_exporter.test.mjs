@@ -1,8 +1,8 @@
 // Agent to agent: the OpenTelemetry JS SDK sends traces, metrics and logs into agent A, whose otlp
 // receiver hands them to an otlp (gRPC) or otlphttp exporter aimed at agent B, whose otlp receiver
 // writes them to a file. What comes out of B must be what the SDK sent into A, every field, for
-// each exporter setting: gRPC with and without gzip, OTLP/HTTP in protobuf and JSON with and
-// without gzip, and both over TLS verified with a CA file. The aliases otlp_grpc and otlp_http are
+// each exporter setting: gRPC with gzip, zstd and none, OTLP/HTTP in protobuf and JSON with gzip,
+// zstd and none, and both over TLS verified with a CA file. The aliases otlp_grpc and otlp_http are
 // used for some of the runs, and A's counters must say that everything was sent.
 // A passes protobuf requests on undecoded (raw) when every consumer takes their bytes: the otlp
 // exporter, otlphttp with encoding proto, the batch processor in front of them. With a debug
@@ -135,11 +135,14 @@ describe('agent A (otlp receiver -> OTLP exporter) -> agent B (otlp receiver -> 
   test('otlp behind a batch processor with a debug exporter beside it: A decodes', () =>
     chain(b, 'chain-grpc-debug', 'otlp', `endpoint: 127.0.0.1:${b.grpcPort}\ntls: {insecure: true}\n${quick}`,
       { processors: ['batch'], extra: ['debug'], raw: false }));
+  test('otlp over gRPC, zstd behind a batch processor (grpc-encoding: zstd)', () =>
+    chain(b, 'chain-grpc-zstd', 'otlp/zstd', `endpoint: 127.0.0.1:${b.grpcPort}\ncompression: zstd\ntls: {insecure: true}\n${quick}`,
+      { processors: ['batch'], raw: true }));
   test('otlp_grpc (alias) without compression, endpoint written with http://', () =>
     chain(b, 'chain-grpc-none', 'otlp_grpc/plain',
       `endpoint: http://127.0.0.1:${b.grpcPort}\ncompression: none\ntls: {insecure: true}\n${quick}`));
   for (const encoding of ['proto', 'json']) {
-    for (const compression of ['gzip', 'none']) {
+    for (const compression of ['gzip', 'zstd', 'none']) {
       const id = encoding === 'json' ? `otlp_http/${compression}` : `otlphttp/${compression}`;
       test(`${id}: OTLP/HTTP ${encoding}, compression ${compression}`, () =>
         chain(b, `chain-http-${encoding}-${compression}`, id,

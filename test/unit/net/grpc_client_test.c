@@ -349,7 +349,8 @@ static void test_pieces_request(void **state)
         struct oca_slice pieces[] = { { m, 0 }, { m, 1 }, { m + 1, msg.len / 3 }, { m + 1 + msg.len / 3, 0 },
                                       { m + 1 + msg.len / 3, msg.len - 1 - msg.len / 3 } };
         g.calls = 0;
-        assert_int_equal(oca_grpc_unary_pieces(e.c, e.base, SVC "Echo", NULL, 0, pieces, 5, gz, 0, on_result, &g),
+        assert_int_equal(oca_grpc_unary_pieces(e.c, e.base, SVC "Echo", NULL, 0, pieces, 5, gz ? "gzip" : NULL, 0, on_result,
+                                               &g),
                          OCA_OK);
         assert_true(oca_test_run_until(&e.t.loop, got_called, &g, 10000));
         assert_int_equal(g.calls, 1);
@@ -361,13 +362,13 @@ static void test_pieces_request(void **state)
     }
     /* No pieces: an empty message. */
     g.calls = 0;
-    assert_int_equal(oca_grpc_unary_pieces(e.c, e.base, SVC "Echo", NULL, 0, NULL, 0, false, 0, on_result, &g),
+    assert_int_equal(oca_grpc_unary_pieces(e.c, e.base, SVC "Echo", NULL, 0, NULL, 0, NULL, 0, on_result, &g),
                      OCA_OK);
     assert_true(oca_test_run_until(&e.t.loop, got_called, &g, 10000));
     assert_int_equal(g.res.grpc_status, OCA_GRPC_OK);
     assert_int_equal(seen.last.len, 0);
     oca_http_client_close(e.c, nt_set_flag, &e.closed);
-    assert_int_equal(oca_grpc_unary_pieces(e.c, e.base, SVC "Echo", NULL, 0, NULL, 0, false, 0, on_result, &g),
+    assert_int_equal(oca_grpc_unary_pieces(e.c, e.base, SVC "Echo", NULL, 0, NULL, 0, NULL, 0, on_result, &g),
                      OCA_ERR_SHUTTING_DOWN);
     assert_true(oca_test_run_until(&e.t.loop, nt_flag_set, &e.closed, NT_WAIT_MS));
     e.c = NULL;

@@ -1,6 +1,6 @@
 /* Tests of exporters/exporterhelper/push.c: the header check every push exporter's validate runs
  * (token names, no control characters in values); a job's messages (a raw batch's segments sent
- * where they lie, gzipped from them, an encoder's buffer adopted), its budget charge and the wait
+ * where they lie, compressed (gzip, zstd) from them, an encoder's buffer adopted), its budget charge and the wait
  * of encodings for a spent budget, through a fake exporter on a real helper and thread pool. Requests to real
  * servers are exercised by each exporter's own tests (test/unit/exporters/otlp, zipkin, jaeger). */
 #include "testutil.h"
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "base/arena.h"
 #include "base/budget.h"
@@ -41,12 +42,12 @@ static void test_headers_ok(void **state)
  * instead of a request, records what the job holds when send runs (and keeps the job, unfinished,
  * when hold is set). */
 struct fake_cfg {
-    bool gzip;
+    int compression;
     struct oca_exporter_helper_config helper;
 };
 
 static const struct oca_field fake_fields[] = {
-    OCA_FIELD_BOOL(struct fake_cfg, gzip, "false", "Gzip the message."),
+    OCA_FIELD_ENUM(struct fake_cfg, compression, "none", oca_push_compression_names, "Compression."),
     OCA_EXPORTER_HELPER_FIELDS(struct fake_cfg, helper),
     OCA_FIELD_END,
 };
@@ -101,7 +102,7 @@ static void fake_send(void *exporter, enum oca_signal sig, struct oca_batch *bat
                       struct oca_send_attempt *attempt)
 {
     struct fake_push *x = exporter;
-    oca_push_job_start(&x->base, &fake_job_ops, x, sig, batch, timeout_ns, x->cfg->gzip, attempt);
+    oca_push_job_start(&x->base, &fake_job_ops, x, sig, batch, timeout_ns, x->cfg->compression, attempt);
 }
 
 static const struct oca_exporter_ops fake_ops = { .send = fake_send };
@@ -157,14 +158,21 @@ static ProtobufCMessage *span(struct oca_arena *a, size_t k, const void *arg)
     return &sp->base;
 }
 
-/* The message sent: as it is, or inflated. */
-static void unzip(const struct oca_buf *sent, bool gzip, struct oca_buf *out)
+/* The message sent: as it is, or decompressed. */
+static void unzip(const struct oca_buf *sent, int compression, struct oca_buf *out)
 {
     const uint8_t *m = (const uint8_t *)sent->data;
     size_t n = sent->len;
     oca_buf_reset(out);
-    if (!gzip) {
+    if (compression == OCA_PUSH_NONE) {
         oca_buf_append(out, m, n);
+        return;
+    }
+    if (compression == OCA_PUSH_ZSTD) {
+        oca_buf_reserve(out, 1 << 20);
+        size_t got = ZSTD_decompress(out->data, out->cap - 1, m, n);
+        assert_false(ZSTD_isError(got));
+        out->len = got;
         return;
     }
     z_stream zs;
@@ -180,9 +188,9 @@ static void unzip(const struct oca_buf *sent, bool gzip, struct oca_buf *out)
     inflateEnd(&zs);
 }
 
-/* A raw batch made of three requests (segments) goes out as their concatenation: without gzip
- * the segments themselves are the message's pieces (no copy, nothing charged), with gzip one
- * stream compressed from them; a decoded batch as its packing. While the job holds an encoding,
+/* A raw batch made of three requests (segments) goes out as their concatenation: uncompressed
+ * the segments themselves are the message's pieces (no copy, nothing charged), with gzip or zstd
+ * one stream compressed from them; a decoded batch as its packing. While the job holds an encoding,
  * its bytes are charged to the budget; when the attempt ends they are given back. */
 static void test_job_encodes_once_and_charges(void **state)
 {
@@ -196,9 +204,12 @@ static void test_job_encodes_once_and_charges(void **state)
         packed[i] = oca_test_pack(parts[i]->msg, &lens[i]);
         oca_buf_append(&want, packed[i], lens[i]);
     }
-    for (int gz = 0; gz < 2; gz++) {
+    static const char *const settings[] = { "compression: none", "compression: gzip", "compression: zstd" };
+    static const int codings[] = { OCA_PUSH_NONE, OCA_PUSH_GZIP, OCA_PUSH_ZSTD };
+    for (int c = 0; c < 3; c++) {
+        int gz = codings[c];
         struct oca_test_harness h = { 0 };
-        oca_test_harness_init(&h, &fake_type, "fakepush", gz ? "gzip: true" : "gzip: false", "exporters.fakepush");
+        oca_test_harness_init(&h, &fake_type, "fakepush", settings[c], "exporters.fakepush");
         assert_int_equal(h.comp.type->start(&h.comp, &h.loop), OCA_OK);
         struct fake_push *x = h.comp.state;
         size_t before = oca_budget_used();
@@ -212,7 +223,7 @@ static void test_job_encodes_once_and_charges(void **state)
         unzip(&x->sent, gz, &got);
         assert_int_equal(got.len, want.len);
         assert_memory_equal(got.data, want.data, want.len);
-        if (gz) {
+        if (gz != OCA_PUSH_NONE) {
             assert_int_equal(x->n_pieces, 1);
             assert_true(x->charged >= x->sent.len);
             assert_true(x->charged <= x->sent.len + x->sent.len / 8 + 4096 + 1);
@@ -256,7 +267,7 @@ static void test_encodings_wait_for_spent_budget(void **state)
     struct oca_batch *a = oca_test_make_batch(OCA_SIGNAL_TRACES, "svc", 20, span, NULL);
     struct oca_batch *b = oca_test_make_batch(OCA_SIGNAL_TRACES, "svc", 30, span, NULL);
     struct oca_test_harness h = { 0 };
-    oca_test_harness_init(&h, &fake_type, "fakepush", "gzip: true", "exporters.fakepush");
+    oca_test_harness_init(&h, &fake_type, "fakepush", "compression: gzip", "exporters.fakepush");
     assert_int_equal(h.comp.type->start(&h.comp, &h.loop), OCA_OK);
     struct fake_push *x = h.comp.state;
     x->hold = true;
@@ -283,7 +294,7 @@ static void test_encodings_wait_for_spent_budget(void **state)
 
     /* Raw and not gzipped: nothing to encode, nothing to wait for. */
     h = (struct oca_test_harness){ 0 };
-    oca_test_harness_init(&h, &fake_type, "fakepush", "gzip: false", "exporters.fakepush");
+    oca_test_harness_init(&h, &fake_type, "fakepush", "compression: none", "exporters.fakepush");
     assert_int_equal(h.comp.type->start(&h.comp, &h.loop), OCA_OK);
     x = h.comp.state;
     x->hold = true;

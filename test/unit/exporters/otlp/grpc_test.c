@@ -1,6 +1,6 @@
 /* Tests of exporters/otlp/grpc.c (and the push exporter it embeds) against the project's otlp
  * receiver on the same loop:
- * every signal arrives as it was sent, with the configured headers as metadata, gzip or not; a
+ * every signal arrives as it was sent, with the configured headers as metadata, gzip, zstd or not; a
  * permanent refusal (InvalidArgument) is counted as failed after one call and logged in gRPC's
  * words; UNAVAILABLE with RetryInfo is retried after the delay the receiver asks for, not the
  * configured 10 ms; validation of the endpoint, the headers and the helper's rules. */
@@ -16,6 +16,7 @@ static void test_every_signal_arrives_as_sent(void **state)
     static const char *const settings[] = {
         "endpoint: 127.0.0.1:PORT\ntls: {insecure: true}\nheaders: {x-tenant: acme}\n" QUICK,
         "endpoint: http://127.0.0.1:PORT\ntls: {insecure: true}\ncompression: none\nheaders: {x-tenant: acme}\n" QUICK,
+        "endpoint: 127.0.0.1:PORT\ntls: {insecure: true}\ncompression: zstd\nheaders: {x-tenant: acme}\n" QUICK,
     };
     for (size_t c = 0; c < sizeof(settings) / sizeof(settings[0]); c++) {
         struct peer p;

@@ -1,5 +1,5 @@
 /* Tests of exporters/otlp/http.c (and base.c) against the project's otlp receiver on the same loop:
- * every signal arrives as it was sent in protobuf and JSON, gzip or not, with the configured
+ * every signal arrives as it was sent in protobuf and JSON, gzip, zstd or not, with the configured
  * headers; per-signal URLs are used as given and a signal without one fails without a request; a
  * refusal with 400 is counted as failed after one request and logged with the status message; 503
  * with Retry-After is retried after the delay asked for; a 404 is permanent; validation. */
@@ -13,7 +13,7 @@ static void test_every_signal_arrives_as_sent(void **state)
 {
     (void)state;
     static const char *const settings[] = { "encoding: proto\ncompression: gzip\n", "encoding: json\ncompression: none\n",
-                                            "encoding: json\ncompression: gzip\n" };
+                                            "encoding: json\ncompression: gzip\n", "encoding: proto\ncompression: zstd\n" };
     for (size_t c = 0; c < sizeof(settings) / sizeof(settings[0]); c++) {
         struct peer p;
         char yaml[512];
