@@ -384,21 +384,22 @@ const struct oca_slice *oca_push_job_pieces(const struct oca_push_job *job, size
 
 void oca_push_job_finish(struct oca_push_job *job, const struct oca_send_result *res)
 {
-    /* res may point into the job (its why): the attempt is ended first. The job is its own memory,
-     * so whatever done frees, freeing it after is safe. */
+    /* The encoding's memory goes back and waiting attempts may start before the attempt ends:
+     * ending it may end the exporter's drain, after which nothing of the exporter's is touched.
+     * res may point into the job (its why), so the job itself goes last. */
     struct oca_push_exporter *px = job->px;
-    bool encoded = job->estimate > 0;
-    oca_send_attempt_done(job->attempt, res);
     oca_buf_free(&job->body);
     oca_budget_release(job->charged);
+    job->charged = 0;
+    if (job->estimate > 0) {
+        px->encoding--;
+        start_waiting(px);
+    }
+    oca_send_attempt_done(job->attempt, res);
     free(job->pieces);
     free(job->slices);
     free(job->ends);
     free(job);
-    if (encoded && px) {
-        px->encoding--;
-        start_waiting(px);
-    }
 }
 
 int64_t oca_push_retry_after(const struct oca_http_response *resp)
