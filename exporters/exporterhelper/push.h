@@ -28,6 +28,21 @@ extern const struct oca_enum_name oca_push_compression_names[];
 /* The coding's name in Content-Encoding and grpc-encoding ("gzip", "zstd"), NULL for none. */
 const char *oca_push_compression_token(enum oca_push_compression c);
 
+/* The Collector's compression_params: the level (0: the coding's own default, gzip 6 and zstd 1;
+ * gzip takes 1-9, zstd 1-22). */
+struct oca_push_compression_params {
+    int64_t level;
+};
+extern const struct oca_field oca_push_compression_params_fields[];
+
+/* The two compression rows of a push exporter's field table: `compression` (default def_, doc_)
+ * and `compression_params`; S has int compression and struct oca_push_compression_params
+ * compression_params. */
+#define OCA_PUSH_COMPRESSION_FIELDS(S, def_, doc_) \
+    OCA_FIELD_ENUM(S, compression, def_, oca_push_compression_names, doc_), \
+    OCA_FIELD_SECTION(S, compression_params, struct oca_push_compression_params, \
+                      oca_push_compression_params_fields, "Compression parameters, as the Collector's.")
+
 /* The exporter embeds one as its first member, so that self->state points at both. */
 struct oca_push_exporter {
     struct oca_component *self;
@@ -56,10 +71,11 @@ void oca_push_exporter_init(struct oca_push_exporter *p, struct oca_component *s
 void oca_push_exporter_free(struct oca_push_exporter *p);
 
 /* The rules every push exporter's validate shares: the headers (oca_push_headers_ok, reported on
- * "headers"), the tls section and the exporter helper's cross-field rules. Reports through diag;
- * returns OCA_OK or OCA_ERR_CONFIG. */
+ * "headers"), the tls section, the compression level for the coding and the exporter helper's
+ * cross-field rules. Reports through diag; returns OCA_OK or OCA_ERR_CONFIG. */
 struct oca_diag;
 int oca_push_exporter_validate(const struct oca_strmap *headers, const struct oca_tls_client_config *tls,
+                               int compression, const struct oca_push_compression_params *params,
                                const struct oca_exporter_helper_config *helper, struct oca_diag *diag);
 
 /* Checks configured headers (or gRPC metadata): names are HTTP tokens (RFC 9110), values hold no
@@ -116,6 +132,7 @@ struct oca_push_job {
     const struct oca_batch *batch;      /* the helper's reference, until the attempt ends */
     int64_t timeout_ns;
     enum oca_push_compression compression;  /* of each message as it is added */
+    int level;                              /* its level; 0: the coding's default */
     struct oca_send_attempt *attempt;
     struct oca_buf body;                /* the bytes encode wrote */
     struct oca_push_piece *pieces;      /* of every message, in order */
@@ -131,7 +148,7 @@ struct oca_push_job {
 };
 
 /* Starts an attempt (from the exporter's oca_exporter_ops send): ops->encode on the pool, each
- * message compressed as compression says (gzip at OCA_GZIP_LEVEL, zstd at OCA_ZSTD_LEVEL), then
+ * message compressed as compression says, at level (0: OCA_GZIP_LEVEL, OCA_ZSTD_LEVEL), then
  * ops->send on the loop thread. An attempt that cannot start (the pool refuses it), whose work is cancelled or whose client is gone ends as
  * OCA_ERR_SHUTTING_DOWN.
  *
@@ -142,7 +159,7 @@ struct oca_push_job {
  * held back, so the queue always drains. */
 void oca_push_job_start(struct oca_push_exporter *px, const struct oca_push_job_ops *ops, void *exporter,
                         enum oca_signal sig, struct oca_batch *batch, int64_t timeout_ns,
-                        enum oca_push_compression compression, struct oca_send_attempt *attempt);
+                        enum oca_push_compression compression, int level, struct oca_send_attempt *attempt);
 
 /* Thread pool, inside encode: appends one message of len bytes (compressed as the job says),
  * copied from msg, which stays the caller's. */

@@ -32,6 +32,7 @@ struct jaeger_config {
     struct oca_tls_client_config tls;
     struct oca_strmap headers;
     int compression;
+    struct oca_push_compression_params compression_params;
     struct oca_exporter_helper_config helper;
 };
 
@@ -42,8 +43,8 @@ static const struct oca_field jaeger_fields[] = {
                           "TLS towards the collector; on (verified with the system's CAs) unless "
                           "tls.insecure is true."),
     OCA_FIELD_STRING_MAP(struct jaeger_config, headers, "gRPC metadata sent with every call."),
-    OCA_FIELD_ENUM(struct jaeger_config, compression, "none", oca_push_compression_names,
-                   "Compression of the calls (grpc-encoding); none is the Collector's gRPC client default."),
+    OCA_PUSH_COMPRESSION_FIELDS(struct jaeger_config, "none",
+                                "Compression of the calls (grpc-encoding); none is the Collector's gRPC client default."),
     OCA_EXPORTER_HELPER_FIELDS(struct jaeger_config, helper),
     OCA_FIELD_END,
 };
@@ -72,7 +73,8 @@ static int jaeger_validate(const void *cfgp, struct oca_diag *diag)
         oca_diag_field_error(diag, "endpoint", "endpoint must be host:port with a host and a port");
         err = OCA_ERR_CONFIG;
     }
-    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, cfg->compression, &cfg->compression_params,
+                                   &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }
@@ -192,7 +194,7 @@ static void send_batch(void *exporter, enum oca_signal sig, struct oca_batch *ba
 {
     struct jaeger_exporter *jx = exporter;
     oca_push_job_start(&jx->base, &jaeger_job_ops, jx, sig, batch, timeout_ns,
-                       jx->cfg->compression, attempt);
+                       jx->cfg->compression, (int)jx->cfg->compression_params.level, attempt);
 }
 
 static void jaeger_destroy(struct oca_component *self)

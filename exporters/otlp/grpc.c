@@ -18,6 +18,7 @@
 struct otlp_grpc_config {
     char *endpoint;
     int compression;
+    struct oca_push_compression_params compression_params;
     struct oca_tls_client_config tls;
     struct oca_strmap headers;
     struct oca_exporter_helper_config helper;
@@ -27,8 +28,8 @@ static const struct oca_field otlp_grpc_fields[] = {
     OCA_FIELD_STRING(struct otlp_grpc_config, endpoint, NULL,
                      "The gRPC server to send to, host:port (required). An http:// or https:// "
                      "prefix is accepted; https:// turns TLS on even with tls.insecure."),
-    OCA_FIELD_ENUM(struct otlp_grpc_config, compression, "gzip", oca_push_compression_names,
-                   "Compression of each message (grpc-encoding)."),
+    OCA_PUSH_COMPRESSION_FIELDS(struct otlp_grpc_config, "gzip",
+                                "Compression of each message (grpc-encoding)."),
     OCA_FIELD_SECTION(struct otlp_grpc_config, tls, struct oca_tls_client_config, oca_tls_client_fields,
                       "TLS to the server: on unless insecure is true (then plain HTTP/2)."),
     OCA_FIELD_STRING_MAP(struct otlp_grpc_config, headers,
@@ -59,7 +60,8 @@ static int otlp_grpc_validate(const void *cfgp, struct oca_diag *diag)
         err = OCA_ERR_CONFIG;
     }
     free(url);
-    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, cfg->compression, &cfg->compression_params,
+                                   &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }
@@ -126,7 +128,7 @@ static void otlp_grpc_send(void *exporter, enum oca_signal sig, struct oca_batch
 {
     struct otlp_grpc *x = exporter;
     oca_push_job_start(&x->base, &otlp_grpc_job_ops, x, sig, batch, timeout_ns,
-                       x->cfg->compression, attempt);
+                       x->cfg->compression, (int)x->cfg->compression_params.level, attempt);
 }
 
 static const struct oca_exporter_ops otlp_grpc_ops = { .send = otlp_grpc_send };

@@ -24,6 +24,7 @@ struct otlp_http_config {
     char *logs_endpoint;
     int encoding;
     int compression;
+    struct oca_push_compression_params compression_params;
     struct oca_tls_client_config tls;
     struct oca_strmap headers;
     struct oca_exporter_helper_config helper;
@@ -47,8 +48,8 @@ static const struct oca_field otlp_http_fields[] = {
                      "URL for logs, used as given instead of endpoint + /v1/logs."),
     OCA_FIELD_ENUM(struct otlp_http_config, encoding, "proto", encoding_names,
                    "Body encoding: proto (application/x-protobuf) or json (application/json)."),
-    OCA_FIELD_ENUM(struct otlp_http_config, compression, "gzip", oca_push_compression_names,
-                   "Compression of each request body (Content-Encoding)."),
+    OCA_PUSH_COMPRESSION_FIELDS(struct otlp_http_config, "gzip",
+                                "Compression of each request body (Content-Encoding)."),
     OCA_FIELD_SECTION(struct otlp_http_config, tls, struct oca_tls_client_config, oca_tls_client_fields,
                       "TLS for https:// URLs (insecure is ignored: the scheme decides)."),
     OCA_FIELD_STRING_MAP(struct otlp_http_config, headers,
@@ -100,7 +101,8 @@ static int otlp_http_validate(const void *cfgp, struct oca_diag *diag)
                              "logs_endpoint) must be set");
         err = OCA_ERR_CONFIG;
     }
-    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, cfg->compression, &cfg->compression_params,
+                                   &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }
@@ -200,7 +202,7 @@ static void otlp_http_send(void *exporter, enum oca_signal sig, struct oca_batch
         return;
     }
     oca_push_job_start(&x->base, &otlp_http_job_ops, x, sig, batch, timeout_ns,
-                       x->cfg->compression, attempt);
+                       x->cfg->compression, (int)x->cfg->compression_params.level, attempt);
 }
 
 static const struct oca_exporter_ops otlp_http_ops = { .send = otlp_http_send };

@@ -27,6 +27,7 @@ struct zipkin_config {
     int format;
     char *default_service_name;
     int compression;
+    struct oca_push_compression_params compression_params;
     struct oca_tls_client_config tls;
     struct oca_strmap headers;
     struct oca_exporter_helper_config helper;
@@ -48,8 +49,8 @@ static const struct oca_field zipkin_fields[] = {
     OCA_FIELD_STRING(struct zipkin_config, default_service_name, "<missing service name>",
                      "localEndpoint.serviceName of spans whose resource has no service.name (nor "
                      "faas.name, k8s.deployment.name or process.executable.name)."),
-    OCA_FIELD_ENUM(struct zipkin_config, compression, "none", oca_push_compression_names,
-                   "Compression of each request body (sent with Content-Encoding)."),
+    OCA_PUSH_COMPRESSION_FIELDS(struct zipkin_config, "none",
+                                "Compression of each request body (sent with Content-Encoding)."),
     OCA_FIELD_SECTION(struct zipkin_config, tls, struct oca_tls_client_config, oca_tls_client_fields,
                       "TLS for an https:// endpoint."),
     OCA_FIELD_STRING_MAP(struct zipkin_config, headers,
@@ -79,7 +80,8 @@ static int zipkin_validate(const void *cfgp, struct oca_diag *diag)
         oca_diag_field_error(diag, "endpoint", "the URL may not contain white space");
         err = OCA_ERR_CONFIG;
     }
-    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, &cfg->helper, diag) != OCA_OK)
+    if (oca_push_exporter_validate(&cfg->headers, &cfg->tls, cfg->compression, &cfg->compression_params,
+                                   &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
 }
@@ -168,7 +170,7 @@ static void zipkin_send(void *exporter, enum oca_signal sig, struct oca_batch *b
         return;
     }
     oca_push_job_start(&zx->base, &zipkin_job_ops, zx, sig, batch, timeout_ns,
-                       zx->cfg->compression, attempt);
+                       zx->cfg->compression, (int)zx->cfg->compression_params.level, attempt);
 }
 
 static const struct oca_exporter_ops zipkin_ops = { .send = zipkin_send };

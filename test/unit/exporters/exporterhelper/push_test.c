@@ -43,11 +43,12 @@ static void test_headers_ok(void **state)
  * when hold is set). */
 struct fake_cfg {
     int compression;
+    struct oca_push_compression_params compression_params;
     struct oca_exporter_helper_config helper;
 };
 
 static const struct oca_field fake_fields[] = {
-    OCA_FIELD_ENUM(struct fake_cfg, compression, "none", oca_push_compression_names, "Compression."),
+    OCA_PUSH_COMPRESSION_FIELDS(struct fake_cfg, "none", "Compression."),
     OCA_EXPORTER_HELPER_FIELDS(struct fake_cfg, helper),
     OCA_FIELD_END,
 };
@@ -102,7 +103,7 @@ static void fake_send(void *exporter, enum oca_signal sig, struct oca_batch *bat
                       struct oca_send_attempt *attempt)
 {
     struct fake_push *x = exporter;
-    oca_push_job_start(&x->base, &fake_job_ops, x, sig, batch, timeout_ns, x->cfg->compression, attempt);
+    oca_push_job_start(&x->base, &fake_job_ops, x, sig, batch, timeout_ns, x->cfg->compression, (int)x->cfg->compression_params.level, attempt);
 }
 
 static const struct oca_exporter_ops fake_ops = { .send = fake_send };
@@ -204,9 +205,11 @@ static void test_job_encodes_once_and_charges(void **state)
         packed[i] = oca_test_pack(parts[i]->msg, &lens[i]);
         oca_buf_append(&want, packed[i], lens[i]);
     }
-    static const char *const settings[] = { "compression: none", "compression: gzip", "compression: zstd" };
-    static const int codings[] = { OCA_PUSH_NONE, OCA_PUSH_GZIP, OCA_PUSH_ZSTD };
-    for (int c = 0; c < 3; c++) {
+    static const char *const settings[] = { "compression: none", "compression: gzip", "compression: zstd",
+                                            "compression: gzip\ncompression_params: {level: 1}",
+                                            "compression: zstd\ncompression_params: {level: 19}" };
+    static const int codings[] = { OCA_PUSH_NONE, OCA_PUSH_GZIP, OCA_PUSH_ZSTD, OCA_PUSH_GZIP, OCA_PUSH_ZSTD };
+    for (int c = 0; c < 5; c++) {
         int gz = codings[c];
         struct oca_test_harness h = { 0 };
         oca_test_harness_init(&h, &fake_type, "fakepush", settings[c], "exporters.fakepush");

@@ -82,6 +82,11 @@ static void test_validation(void **state)
     oca_test_expect_invalid(t, path, "endpoint: collector:4318", "exporters.otlphttp.endpoint: \"collector:4318\": expected an http");
     oca_test_expect_invalid(t, path, "logs_endpoint: \"http://c/a b\"", "exporters.otlphttp.logs_endpoint: ");
     oca_test_expect_invalid(t, path, "endpoint: http://c\nheaders: {x: \"a\\nb\"}", "exporters.otlphttp.headers: the value of x");
+    /* compression_params.level, as the Collector's: within the coding's range, none takes none. */
+    oca_test_expect_invalid(t, path, "endpoint: http://c\ncompression_params: {level: 12}",
+                            "exporters.otlphttp.compression_params.level: gzip levels are 1 to 9, not 12");
+    oca_test_expect_invalid(t, path, "endpoint: http://c\ncompression: none\ncompression_params: {level: 1}",
+                            "exporters.otlphttp.compression_params.level: a level is not supported for compression none");
 }
 
 int main(void)
