@@ -20,7 +20,7 @@ endif
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(PKGS_CFLAGS_ONLY) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -I. -I$(GEN) -D_GNU_SOURCE -DOCA_VERSION='"$(VERSION)"'
+CPPFLAGS += -I. -I$(GEN) -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lhttp_parser -lm -lpthread -ldl
 
@@ -38,7 +38,7 @@ LIB      := $(BUILD)/libocagent.a
 UNIT_SRC := $(sort $(shell find test/unit -name '*_test.c' 2>/dev/null))
 UNIT_BIN := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 
-.PHONY: all deps run test test-unit test-integration test-fuzz-smoke fuzz bench bench-tools test-bench-smoke clean gen readme
+.PHONY: FORCE all deps run test test-unit test-integration test-fuzz-smoke fuzz bench bench-tools test-bench-smoke clean gen readme
 
 all: $(BUILD)/ocagent
 
@@ -54,12 +54,21 @@ $(GEN)/.stamp: $(PROTOS)
 	@touch $@
 $(PROTO_C): $(GEN)/.stamp
 
+# The version (OCA_VERSION) lives in one generated header, rewritten only when it changes: the files
+# that include it are rebuilt then (their .d files name it), so an incremental build never mixes
+# two versions in one binary, as a -D flag did.
+$(GEN)/version.h: FORCE
+	@mkdir -p $(GEN)
+	@echo '#define OCA_VERSION "$(VERSION)"' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
+
 # Generated code is not ours to warn about; it gets the plain flags.
 $(BUILD)/gen/%.o: $(GEN)/%.c $(GEN)/.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -w -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(GEN)/.stamp
+$(BUILD)/obj/%.o: %.c $(GEN)/.stamp | $(GEN)/version.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
 
@@ -104,7 +113,7 @@ FUZZ_BIN  := $(patsubst test/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_OBJ  := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC)) \
              $(patsubst $(GEN)/%.c,build/fuzz/gen/%.o,$(PROTO_C))
 FUZZ_CFLAGS := -std=c11 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -DOCA_ARENA_MALLOC_EACH=1 $(PKG_CFLAGS)
-build/fuzz/obj/%.o: %.c $(GEN)/.stamp
+build/fuzz/obj/%.o: %.c $(GEN)/.stamp | $(GEN)/version.h
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) $(FUZZ_CFLAGS) $(WARN) -c $< -o $@
 build/fuzz/gen/%.o: $(GEN)/%.c $(GEN)/.stamp

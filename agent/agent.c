@@ -18,6 +18,7 @@
 #include "config/diag.h"
 #include "pipeline/counters.h"
 #include "pipeline/graph.h"
+#include "version.h"
 
 struct agent {
     uv_loop_t loop;

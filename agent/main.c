@@ -13,6 +13,7 @@
 #include "base/mem.h"
 #include "config/decode.h"
 #include "config/fields.h"
+#include "version.h"
 
 static const char usage[] =
     "usage: ocagent [command] [--config FILE]...\n"

@@ -19,6 +19,7 @@
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 #include "net/grpc.h"
+#include "version.h"
 
 #define HDR(n, v) { n, sizeof(n) - 1, v, sizeof(v) - 1 }
 

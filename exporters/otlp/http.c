@@ -16,6 +16,7 @@
 #include "codec/otlp_json.h"
 #include "config/diag.h"
 #include "exporters/otlp/otlp.h"
+#include "version.h"
 
 struct otlp_http_config {
     char *endpoint;

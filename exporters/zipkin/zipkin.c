@@ -21,6 +21,7 @@
 #include "net/http_client.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
+#include "version.h"
 
 struct zipkin_config {
     char *endpoint;
