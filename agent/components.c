@@ -7,6 +7,7 @@ extern const struct oca_component_type oca_opencensus_receiver;
 extern const struct oca_component_type oca_otlp_receiver;
 extern const struct oca_component_type oca_otlpjsonfile_receiver;
 extern const struct oca_component_type oca_batch_processor;
+extern const struct oca_component_type oca_memory_limiter_processor;
 extern const struct oca_component_type oca_debug_exporter;
 extern const struct oca_component_type oca_file_exporter;
 extern const struct oca_component_type oca_jaeger_exporter;
@@ -22,6 +23,7 @@ const struct oca_component_type *const oca_components[] = {
     &oca_otlp_receiver,
     &oca_otlpjsonfile_receiver,
     &oca_batch_processor,
+    &oca_memory_limiter_processor,
     &oca_debug_exporter,
     &oca_file_exporter,
     &oca_jaeger_exporter,

@@ -29,6 +29,8 @@ static const struct { enum oca_kind kind; const char *type; const char *yaml; } 
     { OCA_RECEIVER, "opencensus", "endpoint: 127.0.0.1:0" },
     { OCA_EXPORTER, "prometheus", "endpoint: 127.0.0.1:0" },
     { OCA_EXPORTER, "zipkin", "endpoint: http://127.0.0.1:9/api/v2/spans" },
+    /* Far above any agent, so batches pass. */
+    { OCA_PROCESSOR, "memory_limiter", "{check_interval: 1s, limit_mib: 1000000}" },
 };
 
 static char tmpdir[256];
