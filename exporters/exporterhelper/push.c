@@ -15,6 +15,7 @@
 #include "codec/gzip.h"
 #include "codec/zstd.h"
 #include "config/diag.h"
+#include "version.h"
 
 static bool is_token_char(unsigned char c)
 {
@@ -51,6 +52,21 @@ const struct oca_enum_name oca_push_compression_names[] = {
 const char *oca_push_compression_token(enum oca_push_compression c)
 {
     return c == OCA_PUSH_GZIP ? "gzip" : c == OCA_PUSH_ZSTD ? "zstd" : NULL;
+}
+
+static struct oca_http_header header(const char *name, const char *value)
+{
+    return (struct oca_http_header){ name, strlen(name), value, strlen(value) };
+}
+
+size_t oca_push_http_headers(struct oca_http_header *out, const char *content_type, enum oca_push_compression c)
+{
+    size_t n = 0;
+    out[n++] = header("Content-Type", content_type);
+    out[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
+    if (oca_push_compression_token(c))
+        out[n++] = header("Content-Encoding", oca_push_compression_token(c));
+    return n;
 }
 
 const struct oca_field oca_push_compression_params_fields[] = {

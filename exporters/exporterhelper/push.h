@@ -28,6 +28,12 @@ extern const struct oca_enum_name oca_push_compression_names[];
 /* The coding's name in Content-Encoding and grpc-encoding ("gzip", "zstd"), NULL for none. */
 const char *oca_push_compression_token(enum oca_push_compression c);
 
+/* The headers an HTTP push exporter sends with every body: Content-Type content_type (static),
+ * User-Agent ocagent/<version> and, when compressed, Content-Encoding. Writes them to out, which has
+ * room for OCA_PUSH_HTTP_HEADERS, and returns how many. */
+#define OCA_PUSH_HTTP_HEADERS 3
+size_t oca_push_http_headers(struct oca_http_header *out, const char *content_type, enum oca_push_compression c);
+
 /* The Collector's compression_params: the level (0: the coding's own default, gzip 6 and zstd 1;
  * gzip takes 1-9, zstd 1-22). */
 struct oca_push_compression_params {

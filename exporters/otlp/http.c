@@ -16,7 +16,6 @@
 #include "codec/otlp_json.h"
 #include "config/diag.h"
 #include "exporters/otlp/otlp.h"
-#include "version.h"
 
 struct otlp_http_config {
     char *endpoint;
@@ -64,7 +63,7 @@ struct otlp_http {
     const struct otlp_http_config *cfg;
     char *urls[OCA_SIGNAL_COUNT];       /* NULL: no URL for that signal */
     enum oca_http_version versions[OCA_SIGNAL_COUNT];
-    struct oca_http_header fixed[3];    /* Content-Type, User-Agent, Content-Encoding */
+    struct oca_http_header fixed[OCA_PUSH_HTTP_HEADERS];
 };
 
 static const char *signal_override(const struct otlp_http_config *cfg, enum oca_signal sig)
@@ -208,11 +207,6 @@ static void otlp_http_send(void *exporter, enum oca_signal sig, struct oca_batch
 
 static const struct oca_exporter_ops otlp_http_ops = { .send = otlp_http_send };
 
-static struct oca_http_header header(const char *name, const char *value)
-{
-    return (struct oca_http_header){ name, strlen(name), value, strlen(value) };
-}
-
 static int otlp_http_create(struct oca_component *self, struct oca_diag *diag)
 {
     (void)diag;
@@ -226,11 +220,8 @@ static int otlp_http_create(struct oca_component *self, struct oca_diag *diag)
         bool https = x->urls[s] && strncasecmp(x->urls[s], "https://", 8) == 0;
         x->versions[s] = https ? OCA_HTTP_VERSION_2 : OCA_HTTP_VERSION_1_1;
     }
-    size_t n = 0;
-    x->fixed[n++] = header("Content-Type", cfg->encoding == OCA_ENCODING_JSON ? "application/json" : "application/x-protobuf");
-    x->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
-    if (oca_push_compression_token(cfg->compression))
-        x->fixed[n++] = header("Content-Encoding", oca_push_compression_token(cfg->compression));
+    size_t n = oca_push_http_headers(
+        x->fixed, cfg->encoding == OCA_ENCODING_JSON ? "application/json" : "application/x-protobuf", cfg->compression);
     oca_push_exporter_init(&x->base, self, &cfg->helper, &cfg->tls, &cfg->headers, x->fixed, n, &otlp_http_ops, x);
     self->state = x;
     return OCA_OK;

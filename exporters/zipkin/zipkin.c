@@ -21,7 +21,6 @@
 #include "net/http_client.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
-#include "version.h"
 
 struct zipkin_config {
     char *endpoint;
@@ -63,7 +62,7 @@ static const struct oca_field zipkin_fields[] = {
 struct zipkin_exporter {
     struct oca_push_exporter base;      /* first: self->state points at it too */
     const struct zipkin_config *cfg;
-    struct oca_http_header fixed[3];    /* Content-Type, User-Agent, [Content-Encoding] */
+    struct oca_http_header fixed[OCA_PUSH_HTTP_HEADERS];
 };
 
 static int zipkin_validate(const void *cfgp, struct oca_diag *diag)
@@ -85,11 +84,6 @@ static int zipkin_validate(const void *cfgp, struct oca_diag *diag)
                                    &cfg->helper, diag) != OCA_OK)
         err = OCA_ERR_CONFIG;
     return err;
-}
-
-static struct oca_http_header header(const char *name, const char *value)
-{
-    return (struct oca_http_header){ name, strlen(name), value, strlen(value) };
 }
 
 /* The start of a response body as one printable line, for the log. */
@@ -182,12 +176,8 @@ static int zipkin_create(struct oca_component *self, struct oca_diag *diag)
     const struct zipkin_config *cfg = self->config;
     struct zipkin_exporter *zx = oca_xcalloc(1, sizeof(*zx));
     zx->cfg = cfg;
-    size_t n = 0;
-    zx->fixed[n++] =
-        header("Content-Type", cfg->format == OCA_ZIPKIN_PROTO ? "application/x-protobuf" : "application/json");
-    zx->fixed[n++] = header("User-Agent", "ocagent/" OCA_VERSION);
-    if (oca_push_compression_token(cfg->compression))
-        zx->fixed[n++] = header("Content-Encoding", oca_push_compression_token(cfg->compression));
+    size_t n = oca_push_http_headers(
+        zx->fixed, cfg->format == OCA_ZIPKIN_PROTO ? "application/x-protobuf" : "application/json", cfg->compression);
     oca_push_exporter_init(&zx->base, self, &cfg->helper, &cfg->tls, &cfg->headers, zx->fixed, n, &zipkin_ops, zx);
     self->state = zx;
     return OCA_OK;
